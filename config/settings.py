@@ -1,0 +1,128 @@
+"""Every setting Tandem reads, from ``TANDEM_*`` environment variables, in one place.
+
+Nothing else in the code base reads ``os.environ``: the app factory takes a ``Settings`` object, so tests and
+scripts build one explicitly and production refuses to start with an unsafe one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+ENVIRONMENTS = ("development", "test", "production")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a safe configuration; the message names every problem."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:5000"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "Tandem <tandem@localhost>"
+    log_level: str = "INFO"
+    instance_dir: Path = DEFAULT_INSTANCE_DIR
+    # A launch token is the only credential a page carries inside the LMS frame; short-lived, refreshed on use.
+    launch_token_ttl_seconds: int = 2 * 3600
+    # Leeway for clock skew between platform and tool when checking iat/exp of platform tokens.
+    jwt_leeway_seconds: int = 60
+    platform_jwks_ttl_seconds: int = 3600
+    max_request_bytes: int = 1024 * 1024
+    demo_enabled: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def demo_allowed(self) -> bool:
+        """The built-in demo LMS signs launches with a key anyone can read: never in production."""
+        return self.demo_enabled and not self.is_production
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        mode = env.get("TANDEM_ENV", "development").strip().lower() or "development"
+        if mode not in ENVIRONMENTS:
+            raise SettingsError(f"TANDEM_ENV must be one of {', '.join(ENVIRONMENTS)}, got {mode!r}")
+        instance_dir = Path(env.get("TANDEM_INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
+        database_url = env.get("TANDEM_DATABASE_URL", "").strip()
+        if not database_url and mode != "production":
+            database_url = f"sqlite:///{instance_dir / 'tandem.sqlite'}"
+        secret_key = env.get("TANDEM_SECRET_KEY", "")
+        if not secret_key and mode != "production":
+            # Development and tests get a fixed, obviously unsafe key; production must set one.
+            secret_key = "insecure-development-key"
+        settings = cls(
+            env=mode,
+            database_url=database_url,
+            secret_key=secret_key,
+            base_url=(env.get("TANDEM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            redis_url=env.get("TANDEM_REDIS_URL") or None,
+            smtp_url=env.get("TANDEM_SMTP_URL") or None,
+            mail_from=env.get("TANDEM_MAIL_FROM") or cls.mail_from,
+            log_level=(env.get("TANDEM_LOG_LEVEL") or "INFO").upper(),
+            instance_dir=instance_dir,
+            launch_token_ttl_seconds=_int(env, "TANDEM_LAUNCH_TOKEN_TTL", cls.launch_token_ttl_seconds),
+            jwt_leeway_seconds=_int(env, "TANDEM_JWT_LEEWAY", cls.jwt_leeway_seconds),
+            platform_jwks_ttl_seconds=_int(env, "TANDEM_PLATFORM_JWKS_TTL", cls.platform_jwks_ttl_seconds),
+            max_request_bytes=_int(env, "TANDEM_MAX_REQUEST_BYTES", cls.max_request_bytes),
+            demo_enabled=_bool(env.get("TANDEM_DEMO"), True),
+        )
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def problems(self) -> list[str]:
+        """Every reason this configuration is unsafe to serve with, in words an operator can act on."""
+        found: list[str] = []
+        if not self.database_url:
+            found.append("TANDEM_DATABASE_URL is not set")
+        if self.is_production:
+            if not self.secret_key or self.secret_key == "insecure-development-key":
+                found.append("TANDEM_SECRET_KEY is not set")
+            elif len(self.secret_key) < 32:
+                found.append("TANDEM_SECRET_KEY must be at least 32 characters")
+            if urlparse(self.base_url).scheme != "https":
+                found.append("TANDEM_BASE_URL must be an https:// URL (LMS platforms only launch https tools)")
+            if self.is_sqlite:
+                found.append("TANDEM_DATABASE_URL must not be SQLite in production (use PostgreSQL)")
+        return found
+
+    def validate(self) -> None:
+        found = self.problems()
+        if found:
+            raise SettingsError("Tandem cannot start: " + "; ".join(found) + ".")

@@ -1,0 +1,131 @@
+"""Who is acting, and the checks every service makes before it reads or changes anything.
+
+An ``Actor`` comes from a verified launch (or the CLI). Authorisation is decided here, in the service
+layer, by course, role and relationship membership, so the API and the pages can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_app.errors import NotFound, PermissionDenied
+from lti_app.models.course import Course
+from lti_app.models.person import ADMIN, LMS_MENTOR, PARTICIPANT, TRAINER, Enrolment
+from lti_app.models.programme import Programme
+from lti_app.models.relationship import Relationship, RelationshipMember
+
+
+@dataclass(frozen=True)
+class Actor:
+    person_id: int
+    registration_id: int
+    course_id: int | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    placement_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    @property
+    def is_trainer(self) -> bool:
+        return TRAINER in self.roles or self.is_admin
+
+    @property
+    def is_participant(self) -> bool:
+        return PARTICIPANT in self.roles or LMS_MENTOR in self.roles
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def load_course(session: Session, actor: Actor, course_id: int) -> Course:
+    """The course, if the actor may see it: enrolled in it, or an admin of its platform."""
+    course = session.get(Course, course_id)
+    if course is None or course.registration_id != actor.registration_id:
+        raise NotFound("No such course.")
+    if actor.is_admin:
+        return course
+    enrolled = session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.course_id == course_id,
+            Enrolment.person_id == actor.person_id,
+            Enrolment.status == "active",
+        )
+    )
+    if enrolled is None:
+        raise NotFound("No such course.")
+    return course
+
+
+def course_roles(session: Session, actor: Actor, course_id: int) -> frozenset[str]:
+    """The actor's Tandem roles in a course: from the launch when it is that course, else the enrolment."""
+    if actor.course_id == course_id:
+        return actor.roles
+    roles = session.scalar(
+        select(Enrolment.roles).where(
+            Enrolment.course_id == course_id,
+            Enrolment.person_id == actor.person_id,
+            Enrolment.status == "active",
+        )
+    )
+    found = frozenset(roles or ())
+    if actor.is_admin:
+        found = found | {ADMIN}
+    return found
+
+
+def require_trainer(session: Session, actor: Actor, course_id: int) -> Course:
+    course = load_course(session, actor, course_id)
+    roles = course_roles(session, actor, course_id)
+    if not (TRAINER in roles or ADMIN in roles):
+        raise PermissionDenied("Only trainers of this course can do that.")
+    return course
+
+
+def load_programme(session: Session, actor: Actor, programme_id: int) -> Programme:
+    programme = session.get(Programme, programme_id)
+    if programme is None:
+        raise NotFound("No such programme.")
+    load_course(session, actor, programme.course_id)
+    return programme
+
+
+def require_programme_trainer(session: Session, actor: Actor, programme_id: int) -> Programme:
+    programme = load_programme(session, actor, programme_id)
+    require_trainer(session, actor, programme.course_id)
+    return programme
+
+
+def is_member(relationship: Relationship, person_id: int) -> bool:
+    return any(m.person_id == person_id for m in relationship.members)
+
+
+def load_relationship(session: Session, actor: Actor, relationship_id: int) -> Relationship:
+    """A relationship the actor belongs to, or oversees as trainer of its course or admin of its platform.
+    Anyone else is told it does not exist, so ids cannot be probed."""
+    relationship = session.get(Relationship, relationship_id)
+    if relationship is None:
+        raise NotFound("No such relationship.")
+    programme = session.get(Programme, relationship.programme_id)
+    course = session.get(Course, programme.course_id) if programme else None
+    if course is None or course.registration_id != actor.registration_id:
+        raise NotFound("No such relationship.")
+    if is_member(relationship, actor.person_id):
+        return relationship
+    roles = course_roles(session, actor, course.id)
+    if TRAINER in roles or ADMIN in roles:
+        return relationship
+    raise NotFound("No such relationship.")
+
+
+def relationship_member_role(session: Session, relationship_id: int, person_id: int) -> str | None:
+    return session.scalar(
+        select(RelationshipMember.role).where(
+            RelationshipMember.relationship_id == relationship_id, RelationshipMember.person_id == person_id
+        )
+    )

@@ -1,0 +1,36 @@
+"""Blueprints, split by audience: ``lti/`` (protocol endpoints), ``pages/`` (HTML inside the LMS),
+``api/`` (JSON under /api/v1), ``admin/``.
+
+Every module below this package that defines a ``bp`` Blueprint is registered, in a stable order, so a
+feature adds its views without editing a central list.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pkgutil import walk_packages
+
+from flask import Blueprint, Flask
+
+
+def register_views(app: Flask) -> None:
+    from lti_app.views import errors
+
+    errors.register_error_handlers(app)
+    found: list[Blueprint] = []
+    for info in sorted(walk_packages(__path__, prefix=f"{__name__}."), key=lambda m: m.name):
+        module = import_module(info.name)
+        bp = getattr(module, "bp", None)
+        if isinstance(bp, Blueprint) and bp not in found:
+            found.append(bp)
+    for bp in found:
+        app.register_blueprint(bp)
+    for hook in _post_register_hooks(found):
+        hook(app)
+
+
+def _post_register_hooks(blueprints: list[Blueprint]):  # type: ignore[no-untyped-def]
+    for bp in blueprints:
+        hook = getattr(bp, "tandem_init_app", None)
+        if hook is not None:
+            yield hook

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every blueprint: launch sessions, request ids, security headers, templates."""

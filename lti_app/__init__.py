@@ -35,6 +35,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
         PREFERRED_URL_SCHEME="https" if settings.base_url.startswith("https://") else "http",
         TANDEM_RERAISE=settings.env == "test",
+        API_TITLE="Tandem API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Mentoring programmes inside the LMS. Authenticate with the launch token "
+                     "as a Bearer token."},
+            "components": {"securitySchemes": {"launchToken": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"launchToken": []}],
+        },
     )
     app.extensions["tandem.settings"] = settings
     app.extensions["tandem.launch_tokens"] = launch_session.LaunchTokens(
@@ -47,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(_migrations_dir()), render_as_batch=True)
     extensions.csrf.init_app(app)
+    extensions.api.init_app(app)
     if settings.is_sqlite:
         _enable_sqlite_pragmas(app)
 

@@ -63,8 +63,15 @@ def register_error_handlers(app: Flask) -> None:
             405: "This address does not accept that method.",
             413: "The request is too large.",
         }
+        data = getattr(exc, "data", None) or {}
+        if status == 422 and ("messages" in data or "errors" in data):
+            # Validation errors from a marshmallow schema (webargs/flask-smorest): name every bad field.
+            return error_response(
+                422, "validation_failed", "Some fields are missing or invalid.",
+                data.get("errors") or data.get("messages"),
+            )
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, messages.get(status, exc.description or exc.name))
+        return error_response(status, code, data.get("message") or messages.get(status, exc.description or exc.name))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

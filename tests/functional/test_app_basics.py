@@ -33,3 +33,11 @@ def test_frames_allowed_only_for_registered_platforms(client, db_session) -> Non
 def test_oversized_body_is_a_clear_413(client) -> None:
     response = client.post("/api/v1/anything", data=b"x" * (2 * 1024 * 1024), content_type="application/json")
     assert response.status_code == 413
+
+
+def test_openapi_document_is_served(client) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["info"]["title"] == "Tandem API"
+    assert "launchToken" in spec["components"]["securitySchemes"]

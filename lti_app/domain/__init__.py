@@ -1,0 +1,1 @@
+"""Small pure helpers of the mentoring domain (no database, no Flask)."""

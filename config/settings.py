@@ -55,6 +55,9 @@ class Settings:
     platform_jwks_ttl_seconds: int = 3600
     max_request_bytes: int = 1024 * 1024
     demo_enabled: bool = True
+    # Platforms whose admins operate the whole tool (rotate its keys, see every registration), each written
+    # "client_id@issuer"; everyone else's admins see only their own platform.
+    operator_platforms: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -99,6 +102,9 @@ class Settings:
             platform_jwks_ttl_seconds=_int(env, "TANDEM_PLATFORM_JWKS_TTL", cls.platform_jwks_ttl_seconds),
             max_request_bytes=_int(env, "TANDEM_MAX_REQUEST_BYTES", cls.max_request_bytes),
             demo_enabled=_bool(env.get("TANDEM_DEMO"), True),
+            operator_platforms=tuple(
+                p.strip() for p in (env.get("TANDEM_OPERATOR_PLATFORMS") or "").split(",") if p.strip()
+            ),
         )
         settings.validate()
         return settings

@@ -1,0 +1,196 @@
+"""LTI Dynamic Registration 1.0: an LMS admin pastes Tandem's registration URL, and the platform and the
+tool introduce themselves without anyone copying a URL by hand.
+
+The platform opens ``/lti/register?openid_configuration=…&registration_token=…``; Tandem reads the
+configuration, checks that it really speaks for the issuer it names (§3.5.1: the issuer must share the
+configuration URL's origin, or anyone could register under someone else's issuer), posts its client
+metadata, and stores the client id and deployment it gets back. Nothing is written unless every step
+succeeded; a second registration of the same issuer and client id updates the first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy.orm import Session
+
+from lms_clients.errors import LMSRequestError
+from lms_clients.http import LMSHttp
+from lms_clients.registration import (
+    TOOL_CONFIGURATION,
+    PlatformConfiguration,
+    fetch_platform_configuration,
+    register_tool,
+)
+from lms_clients.scopes import ALL as SERVICE_SCOPES
+from lti_app.errors import TandemError, ValidationFailed
+from lti_app.models.registration import Registration
+from lti_app.services.registrations import DYNAMIC, PlatformDetails, ToolUrls, upsert_registration
+
+log = logging.getLogger(__name__)
+
+TOOL_NAME = "Tandem"
+TOOL_DESCRIPTION = (
+    "Mentoring programmes: find a mentor, keep a diary, give 360 feedback, complete in the gradebook."
+)
+# The identity claims Tandem shows (names on profiles, email for notifications, picture for avatars).
+CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email", "picture")
+MESSAGE_RESOURCE_LINK = "LtiResourceLinkRequest"
+MESSAGE_DEEP_LINKING = "LtiDeepLinkingRequest"
+# Platforms known to keep a dynamically registered tool disabled until an admin approves it.
+PENDING_UNTIL_ACTIVATED = {"moodle": "Moodle"}
+
+
+class RegistrationFailed(TandemError):
+    """The platform could not be registered; the message says what the LMS admin can do about it."""
+
+    status = 400
+    code = "registration_failed"
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    registration: Registration
+    deployment_id: str | None
+    created: bool
+    product_family: str
+
+    @property
+    def pending_activation(self) -> bool:
+        return self.product_family in PENDING_UNTIL_ACTIVATED
+
+    @property
+    def product_name(self) -> str:
+        return PENDING_UNTIL_ACTIVATED.get(self.product_family, self.product_family or "your LMS")
+
+
+def _origin(url: str) -> str:
+    parts = urlparse(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def check_configuration_url(url: str, *, require_https: bool) -> str:
+    url = (url or "").strip()
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationFailed(
+            "The registration link is incomplete: open it from your LMS's tool registration page.",
+            details={"openid_configuration": "must be the platform's absolute http(s) URL"},
+        )
+    if require_https and parts.scheme != "https":
+        raise ValidationFailed(
+            "The platform's configuration must be served over https.",
+            details={"openid_configuration": "must be an https:// URL"},
+        )
+    return url
+
+
+def check_issuer(configuration: PlatformConfiguration, configuration_url: str) -> None:
+    """§3.5.1: the issuer must be on the same origin as the configuration it came from."""
+    if _origin(configuration.issuer) != _origin(configuration_url):
+        raise RegistrationFailed(
+            "The platform's configuration names an issuer on a different site from the one it was fetched "
+            "from, so Tandem cannot trust it.",
+            details={"issuer": configuration.issuer, "openid_configuration": configuration_url},
+            code="issuer_mismatch",
+        )
+
+
+def client_metadata(urls: ToolUrls, configuration: PlatformConfiguration) -> dict[str, Any]:
+    """The tool's OpenID client metadata with its LTI tool configuration (§3.5.2, §3.5.3)."""
+    supported = set(configuration.scopes_supported)
+    # Ask only for scopes the platform offers when it lists them: some refuse a registration otherwise.
+    scopes = [s for s in SERVICE_SCOPES if not supported or s in supported]
+    return {
+        "application_type": "web",
+        "response_types": ["id_token"],
+        "grant_types": ["implicit", "client_credentials"],
+        "initiate_login_uri": urls.login,
+        "redirect_uris": list(urls.redirect_uris),
+        "client_name": TOOL_NAME,
+        "jwks_uri": urls.jwks,
+        "token_endpoint_auth_method": "private_key_jwt",
+        "scope": " ".join(scopes),
+        TOOL_CONFIGURATION: {
+            "domain": urls.domain,
+            "target_link_uri": urls.launch,
+            "description": TOOL_DESCRIPTION,
+            "claims": list(CLAIMS),
+            "messages": [
+                {"type": MESSAGE_RESOURCE_LINK, "target_link_uri": urls.launch, "label": TOOL_NAME},
+                {"type": MESSAGE_DEEP_LINKING, "target_link_uri": urls.deep_link, "label": TOOL_NAME},
+            ],
+        },
+    }
+
+
+def _explain(exc: LMSRequestError, step: str) -> RegistrationFailed:
+    if exc.status is None:
+        reason = "did not answer in time" if exc.timed_out else "could not be reached"
+        return RegistrationFailed(
+            f"Tandem could not {step}: the LMS {reason}. Check that Tandem can reach your LMS, then retry.",
+            code="platform_unreachable",
+        )
+    return RegistrationFailed(f"Tandem could not {step}: {exc.message}.", details={"status": exc.status})
+
+
+def dialog_http() -> LMSHttp:
+    """An admin is watching the LMS dialog: short timeouts, one retry of a transient failure at most."""
+    return LMSHttp(connect_timeout=5.0, read_timeout=15.0, max_attempts=2, backoff_max=1.0)
+
+
+def register_platform(
+    session: Session,
+    *,
+    configuration_url: str,
+    registration_token: str | None,
+    urls: ToolUrls,
+    http_factory: Callable[[], LMSHttp] = dialog_http,
+    require_https: bool = False,
+) -> RegistrationOutcome:
+    """Run the whole exchange and store the platform (flushed, not committed)."""
+    url = check_configuration_url(configuration_url, require_https=require_https)
+    token = (registration_token or "").strip() or None
+    with http_factory() as http:
+        try:
+            configuration = fetch_platform_configuration(http, url)
+        except LMSRequestError as exc:
+            raise _explain(exc, "read the platform's configuration") from exc
+        check_issuer(configuration, url)
+        try:
+            metadata = client_metadata(urls, configuration)
+            answer = register_tool(http, configuration.registration_endpoint, metadata, token)
+        except LMSRequestError as exc:
+            raise _explain(exc, "register with the platform") from exc
+    details = PlatformDetails(
+        issuer=configuration.issuer,
+        client_id=answer.client_id,
+        auth_login_url=configuration.authorization_endpoint,
+        auth_token_url=configuration.token_endpoint,
+        key_set_url=configuration.jwks_uri,
+        auth_audience=configuration.authorization_server,
+        product_family=configuration.product_family_code,
+    )
+    try:
+        registration, created = upsert_registration(
+            session,
+            details,
+            deployment_ids=[answer.deployment_id] if answer.deployment_id else [],
+            source=DYNAMIC,
+        )
+    except ValidationFailed as exc:
+        raise RegistrationFailed(
+            "The platform's answer cannot be stored: " + exc.message, details=exc.details
+        ) from exc
+    log.info(
+        "platform %s by dynamic registration: registration %s (%s)",
+        "registered" if created else "re-registered",
+        registration.id,
+        configuration.product_family_code or "-",
+    )
+    return RegistrationOutcome(registration, answer.deployment_id, created, configuration.product_family_code)

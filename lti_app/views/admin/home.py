@@ -1,0 +1,37 @@
+"""``/admin``: Tandem's administration page for an LMS admin launched into the tool.
+
+Authorisation lives in the service (``admin_overview``, ``rotate_key_for``): any admin sees their own
+platform and the tool's keys read-only; only admins of an operator platform see every platform and may
+rotate the keys, which every platform shares.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request
+
+from lti_app.crypto import SecretBox
+from lti_app.extensions import db
+from lti_app.services.registrations import admin_overview, rotate_key_for
+from lti_app.web.auth import current_actor
+from lti_app.web.templating import launch_url
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.get("/admin")
+def home():  # type: ignore[no-untyped-def]
+    settings = current_app.extensions["tandem.settings"]
+    overview = admin_overview(db.session, current_actor(), settings)
+    messages = []
+    if request.args.get("rotated"):
+        messages.append(("success", "A new key now signs for Tandem; the previous one stays published for "
+                                    "seven days so platforms can catch up."))
+    return render_template("admin/home.html", overview=overview, page_messages=messages)
+
+
+@bp.post("/admin/keys/rotate")
+def rotate_key():  # type: ignore[no-untyped-def]
+    settings = current_app.extensions["tandem.settings"]
+    rotate_key_for(db.session, current_actor(), settings, SecretBox(settings.secret_key))
+    db.session.commit()
+    return redirect(launch_url("admin.home", rotated=1), code=303)

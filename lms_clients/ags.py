@@ -2,7 +2,8 @@
 
 Tandem reports programme completion to the LMS gradebook as a score on a line item. Scores are posted
 by the outbox worker and may be replayed after a crash, which AGS makes harmless: the platform keeps the
-score with the latest ``timestamp`` (AGS 2.0 section 3.4.6), so the same score sent twice changes nothing.
+score with the latest ``timestamp`` (LTI AGS 2.0, Score publish service), so the same score sent twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .schemas import BaseSchema, Identifier, OptionalText, describe_errors, load
 from .service import ServiceClient
 from .urls import append_path, link_urls, merge_query
 
-# Media types, LTI AGS 2.0 sections 3.2 (line items), 3.3 (results) and 3.4 (scores).
+# Media types of LTI AGS 2.0: Line item service, Result service, Score publish service.
 LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
 LINEITEM_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 RESULT_CONTAINER = "application/vnd.ims.lis.v2.resultcontainer+json"
@@ -32,7 +33,7 @@ SCORE = "application/vnd.ims.lis.v1.score+json"
 
 
 class ActivityProgress(StrEnum):
-    """AGS 2.0 section 3.4.4: the learner's progress on the activity."""
+    """LTI AGS 2.0 score ``activityProgress``: the learner's progress on the activity."""
 
     INITIALIZED = "Initialized"
     STARTED = "Started"
@@ -42,8 +43,8 @@ class ActivityProgress(StrEnum):
 
 
 class GradingProgress(StrEnum):
-    """AGS 2.0 section 3.4.5: how far grading has gone; only ``FullyGraded`` scores reach the gradebook
-    as final grades."""
+    """LTI AGS 2.0 score ``gradingProgress``: how far grading has gone; only ``FullyGraded`` scores
+    reach the gradebook as final grades."""
 
     FULLY_GRADED = "FullyGraded"
     PENDING = "Pending"
@@ -62,7 +63,10 @@ def _is_aware(value: datetime) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class LineItem:
-    """A gradebook column (AGS 2.0 section 3.2). ``id`` is the line item URL, ``None`` until created."""
+    """A gradebook column (LTI AGS 2.0, Line item service).
+
+    ``id`` is the line item URL, ``None`` until the platform created it.
+    """
 
     id: str | None = None
     label: str
@@ -75,7 +79,8 @@ class LineItem:
     grades_released: bool | None = None
 
     def validate(self) -> None:
-        """Raise ``ValueError`` if the platform would refuse this line item (AGS 2.0 section 3.2.7).
+        """Raise ``ValueError`` if the platform would refuse this line item (LTI AGS 2.0: a
+        non-empty ``label`` and a ``scoreMaximum`` greater than 0).
 
         Checked before sending rather than on construction: line items read from a platform are
         recorded as they are, even when they break these rules.
@@ -111,8 +116,11 @@ class LineItem:
 
 @dataclass(frozen=True, kw_only=True)
 class Score:
-    """A score for one user on one line item (AGS 2.0 section 3.4). Invalid values raise ``ValueError``
-    here, before anything is sent, rather than a 400 from the platform later."""
+    """A score for one user on one line item (LTI AGS 2.0, Score publish service).
+
+    Invalid values raise ``ValueError`` here, before anything is sent, rather than a 400 from the
+    platform later.
+    """
 
     user_id: str
     score_given: float | None = None
@@ -130,9 +138,9 @@ class Score:
         if self.grading_progress not in _GRADING_PROGRESS:
             raise ValueError(f"gradingProgress must be one of {', '.join(GradingProgress)}")
         if not _is_aware(self.timestamp):
-            raise ValueError("the score timestamp must be timezone-aware (AGS 2.0 section 3.4.6)")
+            raise ValueError("the score timestamp must be timezone-aware")
         if self.score_given is not None:
-            # AGS 2.0 section 3.4.2/3.4.3: scoreGiven >= 0 and, when present, scoreMaximum > 0 with it.
+            # LTI AGS 2.0 score rules: scoreGiven >= 0 and, when present, scoreMaximum > 0 with it.
             if not math.isfinite(self.score_given) or self.score_given < 0:
                 raise ValueError("scoreGiven must be a number of at least 0")
             if self.score_maximum is None:
@@ -158,7 +166,7 @@ class Score:
 
 @dataclass(frozen=True)
 class Result:
-    """The gradebook's current value for one user on one line item (AGS 2.0 section 3.3)."""
+    """The gradebook's current value for one user on one line item (LTI AGS 2.0, Result service)."""
 
     id: str
     user_id: str
@@ -208,7 +216,8 @@ class ResultSchema(BaseSchema):
 
 
 def _load_list(response: requests.Response, payload: Any, schema: BaseSchema, what: str) -> list[Any]:
-    """Validate a container: a bare JSON array of objects (AGS 2.0 sections 3.2.5 and 3.3.3)."""
+    """Validate a container: a bare JSON array of objects (LTI AGS 2.0 line item and result
+    containers)."""
     if not isinstance(payload, list):
         raise response_error(response, f"The LMS sent a {what} container that is not a JSON array")
     items = []
@@ -231,7 +240,7 @@ class AssignmentGradesClient(ServiceClient):
     :class:`~lms_clients.service.ServiceClient`) says to use one token for all of them.
     """
 
-    # ---- line items (AGS 2.0 section 3.2)
+    # ---- line items (LTI AGS 2.0, Line item service)
 
     def iter_line_items(
         self,
@@ -242,7 +251,7 @@ class AssignmentGradesClient(ServiceClient):
         resource_id: str | None = None,
         limit: int | None = None,
     ) -> Iterator[LineItem]:
-        """Line items of the context, following ``rel="next"`` pages (AGS 2.0 section 3.2.5)."""
+        """Line items of the context, following ``rel="next"`` pages (LTI AGS 2.0 container paging)."""
         url: str | None = merge_query(
             lineitems_url,
             {"resource_link_id": resource_link_id, "tag": tag, "resource_id": resource_id, "limit": limit},
@@ -281,7 +290,7 @@ class AssignmentGradesClient(ServiceClient):
         return self._line_item_from(response)
 
     def create_line_item(self, lineitems_url: str, item: LineItem) -> LineItem:
-        """POST a new line item (AGS 2.0 section 3.2.6); returns it with the ``id`` the platform gave.
+        """POST a new line item to the line items URL; returns it with the ``id`` the platform gave.
 
         Not replayed after a lost answer: a second POST would create a second gradebook column.
         """
@@ -299,7 +308,7 @@ class AssignmentGradesClient(ServiceClient):
         return self._line_item_from(response)
 
     def update_line_item(self, item: LineItem) -> LineItem:
-        """PUT the whole line item to its URL (AGS 2.0 section 3.2.8); returns the platform's version."""
+        """PUT the whole line item to its URL (LTI AGS 2.0 update); returns the platform's version."""
         if not item.id:
             raise ValueError("only a line item with an id (its URL) can be updated")
         response = self.call(
@@ -323,7 +332,7 @@ class AssignmentGradesClient(ServiceClient):
         item: LineItem = load(LineItemSchema(), payload, response, "line item")
         return item
 
-    # ---- scores (AGS 2.0 section 3.4)
+    # ---- scores (LTI AGS 2.0, Score publish service)
 
     def post_score(self, lineitem_url: str, score: Score) -> None:
         """Publish ``score`` to ``<line item>/scores``, keeping the line item's query (Moodle's
@@ -339,7 +348,7 @@ class AssignmentGradesClient(ServiceClient):
             idempotent=True,
         )
 
-    # ---- results (AGS 2.0 section 3.3)
+    # ---- results (LTI AGS 2.0, Result service)
 
     def iter_results(
         self, lineitem_url: str, *, user_id: str | None = None, limit: int | None = None

@@ -1,9 +1,9 @@
 """Names and Role Provisioning Services 2.0 client: the course roster, page by page.
 
 A course may have tens of thousands of members, so the roster is read lazily: one page is fetched, its
-members are yielded, and only then is the ``rel="next"`` page requested (NRPS 2.0 section 2.4.1). Memory
-stays bounded by one page whatever the course size. The ``rel="differences"`` link (NRPS 2.0 section
-2.4.2) is kept so the next sync can ask only for what changed.
+members are yielded, and only then is the ``rel="next"`` page requested (NRPS 2.0, paging with ``limit``).
+Memory stays bounded by one page whatever the course size. The ``rel="differences"`` link (NRPS 2.0,
+membership differences) is kept so the next sync can ask only for what changed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ CONTEXT_ROLE_NAMES = frozenset(
 # Sub-roles met in simple form, mapped to their principal role (LTI 1.3 Core, appendix A.2.3.1).
 _SIMPLE_SUB_ROLES = {"TeachingAssistant": "Instructor"}
 
-MEMBER_STATUSES = ("Active", "Inactive", "Deleted")  # NRPS 2.0 section 2.2
+MEMBER_STATUSES = ("Active", "Inactive", "Deleted")  # NRPS 2.0 member status; absent means Active
 
 
 def normalise_role(role: str) -> str:
@@ -65,7 +65,7 @@ def normalise_role(role: str) -> str:
 
 @dataclass(frozen=True)
 class Member:
-    """One course member as the platform reported them (NRPS 2.0 section 2.2)."""
+    """One course member as the platform reported them (NRPS 2.0 membership container)."""
 
     user_id: str
     roles: tuple[str, ...]  # as given by the platform, e.g. ("Learner",) from Moodle
@@ -77,7 +77,7 @@ class Member:
     email: str | None = None
     picture: str | None = None
     lis_person_sourcedid: str | None = None
-    # Message claims (NRPS 2.0 section 3.2), present when the roster was asked for a resource link.
+    # Message claims (NRPS 2.0, resource link membership): present when the roster was asked with ``rlid``.
     message: tuple[Mapping[str, Any], ...] | None = field(default=None, compare=False)
 
     @property
@@ -233,7 +233,8 @@ class NamesRolesClient(ServiceClient):
     ) -> Iterator[MembershipPage]:
         """Yield pages lazily, following ``rel="next"`` links until there are none.
 
-        Filters go on the first request only (NRPS 2.0 sections 2.3 and 3): the platform carries them in
+        Filters go on the first request only (NRPS 2.0 ``role``, ``limit`` and ``rlid``): the
+        platform carries them in
         its ``next`` links. They are merged into any query the URL already has (Moodle's may carry one).
         """
         url: str | None = merge_query(
@@ -262,6 +263,6 @@ class NamesRolesClient(ServiceClient):
         return MemberIterator(self.pages(memberships_url, role=role, limit=limit, rlid=rlid))
 
     def differences(self, differences_url: str) -> MemberIterator:
-        """Members changed since the roster that gave ``differences_url`` was read (NRPS 2.0 section
-        2.4.2): removed members come back with status ``Deleted``."""
+        """Members changed since the roster that gave ``differences_url`` was read (NRPS 2.0
+        membership differences): removed members come back with status ``Deleted``."""
         return MemberIterator(self.pages(differences_url))

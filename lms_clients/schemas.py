@@ -57,11 +57,12 @@ def describe_errors(exc: ValidationError) -> str:
         if isinstance(node, dict):
             out: list[str] = []
             for key, value in node.items():
-                out.extend(walk(f"{prefix}.{key}" if prefix else str(key), value))
+                # "_schema" holds errors about the whole object: report them at the parent's name.
+                name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+                out.extend(walk(name, value))
             return out
-        if isinstance(node, list) and all(isinstance(m, str) for m in node):
-            return [f"{prefix or 'value'}: {' '.join(node)}"]
-        return [f"{prefix or 'value'}: {node}"]
+        text = " ".join(map(str, node)) if isinstance(node, list) else str(node)
+        return [f"{prefix}: {text}" if prefix else text]
 
     return "; ".join(walk("", exc.normalized_messages())[:10])
 

@@ -1,4 +1,4 @@
-"""OAuth 2 scopes of the LTI Advantage services (LTI AGS 2.0 section 3.1, NRPS 2.0 section 3.1)."""
+"""OAuth 2 scopes of the LTI Advantage services (as listed in LTI AGS 2.0 and NRPS 2.0)."""
 
 from __future__ import annotations
 

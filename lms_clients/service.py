@@ -1,8 +1,8 @@
 """Authenticated calls to LTI Advantage services (AGS, NRPS).
 
 Joins the retrying HTTP layer and the token cache: each call carries ``Authorization: Bearer`` (RFC 6750
-section 2.1). A platform may revoke or forget a token before it expires (Moodle drops tokens when the tool
-type is edited), so a 401 makes the client drop that token and try once more with a fresh one; a second
+section 2.1). A platform may revoke or forget a token before it expires (a purged token store, a changed tool
+configuration), so a 401 makes the client drop that token and try once more with a fresh one; a second
 401 means the tool really lacks access and is reported.
 """
 

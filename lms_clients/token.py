@@ -183,7 +183,7 @@ class TokenClient:
         self._cache.discard(self._key(_scope_set(scopes)), token)
 
     def client_assertion(self) -> str:
-        """A fresh RS256 client assertion JWT (RFC 7523 section 3; IMS Security Framework 4.1.1)."""
+        """A fresh RS256 client assertion JWT (RFC 7523 section 3; IMS Security Framework section 4.1)."""
         key = self._key_provider()
         reg = self.registration
         issued_at = int(self._clock())
@@ -215,7 +215,10 @@ class TokenClient:
                 "POST", reg.token_url, data=form, accept="application/json", expected=(200,), idempotent=True
             )
         except LMSRequestError as exc:
-            raise _explain_refusal(exc) from exc
+            explained = _explain_refusal(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
         # Moodle quirk (mod/lti/token.php): the JSON answer is labelled text/html, so the media type is
         # not checked here; the body is validated instead.
         payload = json_body(response, media_types=None, what="the access token answer")

@@ -1,8 +1,9 @@
 """URL surgery for service endpoints that already carry a query string.
 
 Moodle's service URLs look like ``…/services.php/2/lineitems/2/lineitem?type_id=1``: the ``type_id``
-identifies the tool type and must survive when we add filters or append ``/scores`` (Moodle answers 404
-without it). String concatenation gets this wrong, so every URL change goes through these helpers.
+identifies the tool type and must survive when we add filters or append ``/scores``, or Moodle cannot
+match the request to the tool. String concatenation gets this wrong, so every URL change goes through
+these helpers.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ def merge_query(url: str, params: Mapping[str, object | None]) -> str:
 
 
 def append_path(url: str, segment: str) -> str:
-    """``…/lineitem?type_id=1`` + ``scores`` → ``…/lineitem/scores?type_id=1`` (LTI AGS 2.0 section 3.4:
-    the score service is the line item URL with ``/scores`` appended to its path, query kept)."""
+    """``…/lineitem?type_id=1`` + ``scores`` → ``…/lineitem/scores?type_id=1``.
+
+    LTI AGS 2.0, Score publish service: the scores URL is the line item URL with ``/scores`` appended to
+    its path, the query kept.
+    """
     parts = urlsplit(url)
     path = parts.path.rstrip("/") + "/" + segment.strip("/")
     return urlunsplit(parts._replace(path=path, fragment=""))
@@ -36,8 +40,8 @@ def append_path(url: str, segment: str) -> str:
 def link_urls(link_header: str | None, base_url: str) -> dict[str, str]:
     """Parse an RFC 8288 ``Link`` header into ``{rel: absolute url}``.
 
-    Used for paging in NRPS 2.0 (section 2.4, ``rel="next"`` and ``rel="differences"``) and AGS 2.0
-    (section 3.2.5, ``rel="next"``). A link may carry several space-separated relation types.
+    Used for paging in NRPS 2.0 (``rel="next"`` and ``rel="differences"``) and LTI AGS 2.0
+    (``rel="next"``). A link may carry several space-separated relation types.
     """
     if not link_header:
         return {}

@@ -25,7 +25,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from lms_clients import LMSHttp, ServiceRegistration, SigningKey, TokenCache, TokenClient
+from lms_clients import (
+    AssignmentGradesClient,
+    LMSHttp,
+    NamesRolesClient,
+    ServiceRegistration,
+    SigningKey,
+    TokenCache,
+    TokenClient,
+)
 
 CLIENT_ID = "at60R5zwy5HUfTm"  # the client id in the Moodle captures
 KID = "lab-tool-key-1"
@@ -278,3 +286,31 @@ def received(lms_server: HTTPServer) -> Callable[[str], list[Request]]:
         return [request for request, _ in lms_server.log if request.path == path]
 
     return find
+
+
+Handler = Callable[[Request], Response]
+
+
+@pytest.fixture
+def guarded(token_endpoint: TokenEndpoint) -> Callable[[Handler], Handler]:
+    """Wraps a handler so it answers 401 unless the request bears a token the endpoint issued."""
+
+    def wrap(handler: Handler) -> Handler:
+        def check(request: Request) -> Response:
+            if not token_endpoint.is_valid(request.headers.get("Authorization")):
+                return Response('{"error": "invalid_token"}', status=401, content_type="application/json")
+            return handler(request)
+
+        return check
+
+    return wrap
+
+
+@pytest.fixture
+def nrps(http: LMSHttp, token_client: TokenClient) -> NamesRolesClient:
+    return NamesRolesClient(http, token_client)
+
+
+@pytest.fixture
+def ags(http: LMSHttp, token_client: TokenClient) -> AssignmentGradesClient:
+    return AssignmentGradesClient(http, token_client)

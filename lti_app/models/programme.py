@@ -43,6 +43,8 @@ class Programme(TimestampMixin, Base):
     starts_on: Mapped[date | None] = mapped_column()
     ends_on: Mapped[date | None] = mapped_column()
     meeting_cadence_days: Mapped[int | None] = mapped_column()
+    # Flash mentoring: one time-boxed conversation; the relationship completes on its own after this many days.
+    flash_duration_days: Mapped[int] = mapped_column(default=14)
     diary_writers: Mapped[str] = mapped_column(String(10), default="both")
     diary_readable_by_trainers: Mapped[bool] = mapped_column(default=False)
     diary_readable_by_admins: Mapped[bool] = mapped_column(default=False)

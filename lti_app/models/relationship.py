@@ -45,6 +45,8 @@ class Relationship(TimestampMixin, Base):
     responded_at: Mapped[datetime | None] = mapped_column()
     started_at: Mapped[datetime | None] = mapped_column()
     ended_at: Mapped[datetime | None] = mapped_column()
+    # When a time-boxed (flash) relationship completes by itself.
+    scheduled_end_at: Mapped[datetime | None] = mapped_column()
     close_reason: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(20), default="request")
 

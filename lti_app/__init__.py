@@ -6,12 +6,18 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from config.settings import Settings
+if TYPE_CHECKING:  # Flask is imported inside create_app so the pure packages (matching, domain) stay pure.
+    from flask import Flask
+
+    from config.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    from flask import Flask
+
+    from config.settings import Settings
     from lti_app import extensions
     from lti_app.views import register_views
     from lti_app.web import launch_session, observability, security, templating
@@ -66,6 +72,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     security.init_security_headers(app)
     templating.init_templating(app)
     register_views(app)
+    if settings.demo_allowed:
+        # The demo LMS signs launches for anyone who opens /demo: outside production only.
+        from lti_app.demo_lms.views import init_app as init_demo_lms
+
+        init_demo_lms(app)
     return app
 
 

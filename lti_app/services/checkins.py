@@ -195,12 +195,19 @@ def checkin_answered(session: Session, relationship_id: int, person_id: int) -> 
 def pairing_alerts(
     session: Session, actor: Actor, programme_id: int, *, open_only: bool = True
 ) -> list[PairingAlert]:
-    """The programme's pairing-fit alerts, for its trainers; alerts about relationships the trainer is in
-    themselves are left out (they come from the other member's private answers)."""
+    """The programme's pairing-fit alerts, for its trainers."""
     require_programme_trainer(session, actor, programme_id)
+    return alerts_seen_by(session, programme_id, actor.person_id, open_only=open_only)
+
+
+def alerts_seen_by(
+    session: Session, programme_id: int, trainer_id: int, *, open_only: bool = True
+) -> list[PairingAlert]:
+    """The alerts a trainer the caller has already checked may see: all of the programme's but those about
+    relationships the trainer is in themselves (they come from the other member's private answers)."""
     own = exists().where(
         RelationshipMember.relationship_id == PairingAlert.relationship_id,
-        RelationshipMember.person_id == actor.person_id,
+        RelationshipMember.person_id == trainer_id,
     )
     query = select(PairingAlert).where(PairingAlert.programme_id == programme_id, ~own)
     if open_only:

@@ -21,7 +21,7 @@ from lti_app.models.diary import MEETING, SHARED, ActionItem, DiaryEntry
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import ACTIVE, MENTEE, MENTOR, PAUSED, Relationship, RelationshipMember
 from lti_app.services.access import Actor, require_programme_trainer
-from lti_app.services.checkins import pairing_alerts
+from lti_app.services.checkins import alerts_seen_by
 
 DEFAULT_MONTHS = 6
 MAX_PAIRS = 2000
@@ -94,7 +94,7 @@ def programme_momentum(
     in_programme = select(Relationship.id).where(Relationship.programme_id == programme_id)
     _add_meetings(session, pairs, in_programme, keys, today, programme.meeting_cadence_days)
     _add_action_items(session, pairs, in_programme, today)
-    alerts = pairing_alerts(session, actor, programme_id)
+    alerts = alerts_seen_by(session, programme_id, actor.person_id)
     for alert in alerts:
         if alert.relationship_id in pairs:
             pairs[alert.relationship_id].open_alerts += 1

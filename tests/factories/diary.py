@@ -53,7 +53,10 @@ class DiaryEntryFactory(_Base):
     class Meta:
         model = DiaryEntry
 
-    relationship = factory.SubFactory(RelationshipFactory)
+    class Params:
+        relationship = factory.SubFactory(RelationshipFactory)
+
+    relationship_id = factory.LazyAttribute(lambda o: o.relationship.id)
     author_id = None
     kind = "meeting"
     visibility = "shared"

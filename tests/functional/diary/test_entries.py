@@ -21,7 +21,11 @@ TODAY = datetime.now(UTC).date()
 
 def entry_input(**overrides):  # type: ignore[no-untyped-def]
     values = dict(
-        kind="meeting", occurred_on=TODAY, title="First meeting", body="We met.", duration_minutes=45,
+        kind="meeting",
+        occurred_on=TODAY,
+        title="First meeting",
+        body="We met.",
+        duration_minutes=45,
         topics=["Career", "career ", "Public-speaking"],
     )
     values.update(overrides)
@@ -41,7 +45,9 @@ def test_create_keeps_version_one_and_normalises_topics(db_session, published) -
     assert entry.version == 1 and entry.author_id == people.mentee.id
     assert entry.topics == ["career", "public speaking"]
     versions = diary.entry_versions(db_session, people.actor("mentee"), entry.id)
-    assert [(v.version, v.edited_by_id, v.title) for v in versions] == [(1, people.mentee.id, "First meeting")]
+    assert [(v.version, v.edited_by_id, v.title) for v in versions] == [
+        (1, people.mentee.id, "First meeting")
+    ]
     assert published[-1].kind == events.DIARY_CHANGED
     assert published[-1].relationship_id == people.relationship.id
     assert set(published[-1].person_ids) == {people.mentor.id, people.mentee.id}
@@ -69,7 +75,9 @@ def test_stale_save_is_refused_and_overwrites_nothing(db_session) -> None:
     diary.update_entry(db_session, people.actor("mentor"), entry.id, 1, entry_input(body="Mentor's words"))
     db_session.commit()
     with pytest.raises(StaleVersion) as refused:
-        diary.update_entry(db_session, people.actor("mentee"), entry.id, 1, entry_input(body="Mentee's words"))
+        diary.update_entry(
+            db_session, people.actor("mentee"), entry.id, 1, entry_input(body="Mentee's words")
+        )
     assert refused.value.status == 409
     assert refused.value.details == {"current_version": 2, "your_version": 1}
     assert "version 1" in refused.value.message and "version 2" in refused.value.message
@@ -104,7 +112,9 @@ def test_writers_rule_governs_shared_entries_not_private_notes(db_session) -> No
     with pytest.raises(PermissionDenied, match="only the mentee"):
         diary.create_entry(db_session, people.actor("mentor"), people.relationship.id, entry_input())
     note = diary.create_entry(
-        db_session, people.actor("mentor"), people.relationship.id,
+        db_session,
+        people.actor("mentor"),
+        people.relationship.id,
         entry_input(kind="note", visibility="private", title="My own notes"),
     )
     assert note.visibility == "private" and note.duration_minutes is None
@@ -144,15 +154,30 @@ def test_invalid_entries_name_every_bad_field(db_session) -> None:
     other = cast()
     foreign_goal = GoalFactory(rel=other.relationship, owner_id=other.mentee.id)
     bad = entry_input(
-        kind="party", visibility="public", title=" ", body="x" * 20_001, duration_minutes=0,
-        occurred_on=TODAY + timedelta(days=5), topics=[f"t{n}" for n in range(21)],
-        action_items=[diary.ActionItemInput(text=""), diary.ActionItemInput(text="Call", owner_id=people.trainer.id)],
+        kind="party",
+        visibility="public",
+        title=" ",
+        body="x" * 20_001,
+        duration_minutes=0,
+        occurred_on=TODAY + timedelta(days=5),
+        topics=[f"t{n}" for n in range(21)],
+        action_items=[
+            diary.ActionItemInput(text=""),
+            diary.ActionItemInput(text="Call", owner_id=people.trainer.id),
+        ],
         goal_ids=[foreign_goal.id],
     )
     with pytest.raises(ValidationFailed) as failed:
         diary.create_entry(db_session, people.actor("mentee"), people.relationship.id, bad)
     assert set(failed.value.details) == {
-        "kind", "visibility", "title", "body", "occurred_on", "topics", "action_items", "goal_ids",
+        "kind",
+        "visibility",
+        "title",
+        "body",
+        "occurred_on",
+        "topics",
+        "action_items",
+        "goal_ids",
     }
     assert len(failed.value.details["action_items"]) == 2
     assert db_session.scalar(select(func.count(DiaryEntry.id))) == 0
@@ -218,7 +243,9 @@ def test_private_meetings_cannot_be_confirmed_or_counted(db_session) -> None:
 def test_soft_delete_restore_by_author_only_and_purge_by_admin(db_session) -> None:
     people = cast(diary_readable_by_trainers=True)
     entry = diary.create_entry(
-        db_session, people.actor("mentee"), people.relationship.id,
+        db_session,
+        people.actor("mentee"),
+        people.relationship.id,
         entry_input(action_items=[diary.ActionItemInput(text="Read the book")]),
     )
     diary.update_entry(db_session, people.actor("mentee"), entry.id, 1, entry_input(body="Second"))
@@ -265,8 +292,11 @@ def test_action_items_due_lists_overdue_and_soon_due_open_items(db_session) -> N
         diary.ActionItemInput(text="Whenever"),
     ]
     entry = diary.create_entry(
-        db_session, people.actor("mentee"), people.relationship.id,
-        entry_input(occurred_on=date(2026, 5, 30), action_items=items), today=today,
+        db_session,
+        people.actor("mentee"),
+        people.relationship.id,
+        entry_input(occurred_on=date(2026, 5, 30), action_items=items),
+        today=today,
     )
     due = diary.action_items_due(db_session, people.actor("mentor"), people.relationship.id, today=today)
     assert [i.text for i in due] == ["Overdue", "Soon"]
@@ -285,18 +315,32 @@ def test_action_items_due_lists_overdue_and_soon_due_open_items(db_session) -> N
 def test_editing_keeps_action_items_named_by_id(db_session) -> None:
     people = cast()
     entry = diary.create_entry(
-        db_session, people.actor("mentee"), people.relationship.id,
-        entry_input(action_items=[diary.ActionItemInput(text="Keep", done=True), diary.ActionItemInput(text="Drop")]),
+        db_session,
+        people.actor("mentee"),
+        people.relationship.id,
+        entry_input(
+            action_items=[diary.ActionItemInput(text="Keep", done=True), diary.ActionItemInput(text="Drop")]
+        ),
     )
     keep = entry.action_items[0]
     done_at = keep.done_at
     diary.update_entry(
-        db_session, people.actor("mentee"), entry.id, 1,
-        entry_input(action_items=[diary.ActionItemInput(id=keep.id, text="Keep (reworded)", done=True),
-                                  diary.ActionItemInput(text="New")]),
+        db_session,
+        people.actor("mentee"),
+        entry.id,
+        1,
+        entry_input(
+            action_items=[
+                diary.ActionItemInput(id=keep.id, text="Keep (reworded)", done=True),
+                diary.ActionItemInput(text="New"),
+            ]
+        ),
     )
     db_session.flush()
-    assert [(i.text, i.id == keep.id) for i in entry.action_items] == [("Keep (reworded)", True), ("New", False)]
+    assert [(i.text, i.id == keep.id) for i in entry.action_items] == [
+        ("Keep (reworded)", True),
+        ("New", False),
+    ]
     assert keep.done_at == done_at
     assert db_session.scalar(select(func.count(ActionItem.id))) == 2
     first = diary.entry_versions(db_session, people.actor("mentee"), entry.id)[-1]

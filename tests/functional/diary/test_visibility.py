@@ -24,7 +24,11 @@ def expected(viewer: str, visibility: str, trainers_read: bool, admins_read: boo
     if visibility == "private":
         return viewer == "author"
     return {
-        "author": True, "other": True, "trainer": trainers_read, "admin": admins_read, "outsider": False,
+        "author": True,
+        "other": True,
+        "trainer": trainers_read,
+        "admin": admins_read,
+        "outsider": False,
     }[viewer]
 
 
@@ -38,8 +42,12 @@ def _entry(people, visibility):  # type: ignore[no-untyped-def]
         people.actor("mentee"),
         people.relationship.id,
         diary.EntryInput(
-            kind="meeting", occurred_on=datetime.now(UTC).date(), title="Salary talk", body="Secret words",
-            visibility=visibility, duration_minutes=30,
+            kind="meeting",
+            occurred_on=datetime.now(UTC).date(),
+            title="Salary talk",
+            body="Secret words",
+            visibility=visibility,
+            duration_minutes=30,
             action_items=[diary.ActionItemInput(text="Draft CV", due_on=datetime.now(UTC).date())],
         ),
     )

@@ -18,11 +18,18 @@ from lti_app.services import registrations as service
 platform = AppGroup("platform", help="Register LMS platforms (issuer + client id) and their deployments.")
 
 
+# The service names fields as the model does; say them as the options the operator typed.
+_OPTIONS = {"auth_login_url": "--auth-url", "auth_token_url": "--token-url", "key_set_url": "--jwks-url",
+            "auth_audience": "--audience"}
+
+
 def _fail(exc: TandemError) -> click.ClickException:
     db.session.rollback()
     message = exc.message
     if isinstance(exc.details, dict):
-        message += "".join(f"\n  --{k.replace('_', '-')}: {v}" for k, v in exc.details.items())
+        message += "".join(
+            f"\n  {_OPTIONS.get(k, '--' + k.replace('_', '-'))}: {v}" for k, v in exc.details.items()
+        )
     return click.ClickException(message)
 
 

@@ -193,14 +193,14 @@ def overview_csv(overview: ProgrammeOverview) -> str:
     for row in overview.participants:
         writer.writerow(
             [
-                _cell(row.person.display_name),
-                _cell(row.person.email or ""),
+                csv_cell(row.person.display_name),
+                csv_cell(row.person.email or ""),
                 " ".join(row.roles),
                 "yes" if row.is_mentor else "no",
                 "yes" if row.seeks_mentor else "no",
                 row.capacity if row.is_mentor else "",
                 row.load if row.is_mentor else "",
-                _cell("; ".join(row.mentors)),
+                csv_cell("; ".join(row.mentors)),
             ]
         )
     return out.getvalue()
@@ -356,6 +356,6 @@ def _keep(row: ParticipantRow, status: str, query: str) -> bool:
     )
 
 
-def _cell(value: str) -> str:
+def csv_cell(value: str) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas (CSV injection): neutralise them."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -2,7 +2,8 @@
 
 Tags (skills, interests, languages) are normalised on the way in, so "Public  Speaking" and
 "public-speaking" are one skill for search and matching. Name, email and picture come from the launch
-(``Person``); the rest is the person's own, optionally prefilled from LTI custom parameters.
+(``Person``); the rest is the person's own, prefilled by the launch from LTI custom parameters
+(``lti_app.services.launch``) where the LMS sends them.
 """
 
 from __future__ import annotations
@@ -33,22 +34,6 @@ TEXT_LIMITS = {
 TAG_FIELDS = ("skills", "skills_wanted", "interests", "languages")
 MAX_TAGS = 30
 EDITABLE_FIELDS = (*TEXT_LIMITS, *TAG_FIELDS, "capacity")
-
-# LTI custom parameters a platform may send to prefill profiles (Moodle: the tool's "Custom parameters"
-# box, e.g. ``department=$Person.address.street1`` or a fixed value). LTI 1.3 sends them without the
-# ``custom_`` prefix that LTI 1.1 used; both spellings are accepted. Lists are comma or semicolon separated.
-LAUNCH_CUSTOM_FIELDS = {
-    "headline": "headline",
-    "department": "department",
-    "location": "location",
-    "time_zone": "time_zone",
-    "timezone": "time_zone",
-    "skills": "skills",
-    "skills_wanted": "skills_wanted",
-    "interests": "interests",
-    "languages": "languages",
-}
-
 
 @dataclass(frozen=True)
 class PersonProfile:
@@ -116,32 +101,6 @@ def update_profile(session: Session, actor: Actor, data: Mapping[str, Any]) -> P
     values = _validated({k: v for k, v in data.items() if k in EDITABLE_FIELDS})
     for key, value in values.items():
         setattr(profile, key, value)
-    session.flush()
-    return profile
-
-
-def apply_launch(session: Session, person_id: int, custom: Mapping[str, Any] | None) -> Profile | None:
-    """Prefill empty profile fields from a launch's custom parameters; what the person typed always wins.
-    Called by the launch once the person is known. Unknown parameters are ignored."""
-    found: dict[str, Any] = {}
-    for key, raw in (custom or {}).items():
-        name = key[7:] if key.startswith("custom_") else key
-        field = LAUNCH_CUSTOM_FIELDS.get(name)
-        # An unsubstituted Moodle variable ("$Person.address.city") means the LMS had no value.
-        if field and isinstance(raw, str | list) and raw and not str(raw).startswith("$"):
-            found.setdefault(field, raw)
-    if not found:
-        return None
-    profile = get_or_create(session, person_id)
-    try:
-        values = _validated(found)
-    except ValidationFailed as exc:
-        # A bad custom parameter must not break the launch: keep the fields that are valid.
-        bad = set(exc.details or {})
-        values = _validated({k: v for k, v in found.items() if k not in bad})
-    for key, value in values.items():
-        if not getattr(profile, key):
-            setattr(profile, key, value)
     session.flush()
     return profile
 

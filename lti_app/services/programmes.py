@@ -100,7 +100,7 @@ def get_programme(session: Session, actor: Actor, programme_id: int) -> Programm
 
 def create_programme(session: Session, actor: Actor, course_id: int, data: Mapping[str, Any]) -> Programme:
     require_trainer(session, actor, course_id)
-    values = _validated({**_defaults(), **{k: v for k, v in data.items() if k in EDITABLE_FIELDS}})
+    values = _validated({**defaults(), **{k: v for k, v in data.items() if k in EDITABLE_FIELDS}})
     programme = Programme(course_id=course_id, created_by_id=actor.person_id, **values)
     # Launched from a resource link: the programme belongs to that spot in the course.
     if actor.placement_id is not None and actor.course_id == course_id:
@@ -235,7 +235,8 @@ def _is_trainer(roles: frozenset[str]) -> bool:
     return bool({"trainer", "admin"} & roles)
 
 
-def _defaults() -> dict[str, Any]:
+def defaults() -> dict[str, Any]:
+    """A new programme's settings: one-to-one mentoring, mentees ask, three mentees per mentor, diaries private."""
     return {
         "description": "",
         "relationship_type": "mentoring",

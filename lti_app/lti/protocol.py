@@ -178,6 +178,10 @@ class TandemSessionService(SessionService):
     def save_state_params(self, state: str, params: Mapping[str, object]) -> None:
         self.data_storage.set_value(self._get_key(state), dict(params), exp=LOGIN_TTL_SECONDS)
 
+    def nonce_is_open(self, nonce: str) -> bool:
+        """Issued and not used yet (a read: only :meth:`check_nonce` uses it up)."""
+        return bool(self.data_storage.check_value(self._get_key("nonce", nonce)))
+
     def check_nonce(self, nonce: str) -> bool:
         """True exactly once per issued nonce: the first caller takes it out of the store."""
         storage = self.data_storage
@@ -351,6 +355,15 @@ class TandemMessageLaunch(MessageLaunch):
     # ---- the token
 
     def validate_jwt_format(self) -> TandemMessageLaunch:
+        error = self._get_request_param("error")
+        if error and not self._get_request_param("id_token"):
+            # OIDC Core §3.1.2.6: the platform answered the login with an error instead of a token.
+            description = self._get_request_param("error_description") or ""
+            raise LaunchError(
+                f"The LMS refused to sign you in to Tandem ({error[:60]}: {description[:200]}). "
+                "Launch again from the LMS; if it keeps happening, show this to your LMS administrator.",
+                code="platform_refused",
+            )
         if not self._get_request_param("id_token"):
             raise LaunchError(
                 "The launch has no id_token: it did not come from an LMS launch.", code="missing_id_token"
@@ -471,6 +484,11 @@ class TandemMessageLaunch(MessageLaunch):
                 code="unsupported_message_type",
             )
         version = body.get(c.VERSION)
+        if version is None:
+            raise LaunchError(
+                f"The launch token has no LTI version claim; Tandem speaks {c.LTI_VERSION}.",
+                code="wrong_version",
+            )
         if version != c.LTI_VERSION:
             raise LaunchError(
                 f"The launch is LTI version {str(version)[:20]!r}; Tandem speaks {c.LTI_VERSION}.",
@@ -505,16 +523,18 @@ class TandemMessageLaunch(MessageLaunch):
                 code="unknown_state",
             )
         body = self._get_jwt_body()
-        if (
-            params.get("iss") != body.get("iss")
-            or params.get("client_id") != self.registration.client_id
-        ):
+        if params.get("iss") != body.get("iss") or params.get("client_id") != self.registration.client_id:
             raise LaunchError(
                 "This launch's state belongs to a login with another LMS.", code="state_mismatch"
             )
         if not params.get("nonce") or params.get("nonce") != body.get("nonce"):
             raise LaunchError(
                 "The launch token's nonce does not belong to this login.", code="nonce_mismatch"
+            )
+        if not self._session_service.nonce_is_open(str(params["nonce"])):
+            # Said before any cookie complaint: a reload of the launch page is the common way here.
+            raise LaunchError(
+                "This launch has already been used. Launch Tandem again from the LMS.", code="replayed_launch"
             )
         storage_target = params.get("storage_target")
         if storage_target:

@@ -69,7 +69,9 @@ def redis_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def make_app(_app: Flask, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Flask]]:
+def make_app(
+    _app: Flask, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Flask]]:
     """Apps with other settings on the test database (whose tables ``_app`` created), one per settings."""
     from lti_app import create_app
 
@@ -78,7 +80,9 @@ def make_app(_app: Flask, database_url: str, tmp_path_factory: pytest.TempPathFa
     def make(**overrides: Any) -> Flask:
         key = repr(sorted(overrides.items()))
         if key not in made:
-            made[key] = create_app(make_settings(database_url, tmp_path_factory.mktemp("instance"), **overrides))
+            made[key] = create_app(
+                make_settings(database_url, tmp_path_factory.mktemp("instance"), **overrides)
+            )
         return made[key]
 
     yield make

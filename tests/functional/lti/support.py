@@ -36,11 +36,14 @@ def expected_endpoint(app: Flask, wanted: str) -> str:
 
 
 def row_counts() -> dict[str, int]:
-    counts = {model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) or 0
-              for model in DOMAIN_TABLES}
-    counts["cache_entry (not jwks)"] = db.session.scalar(
-        select(func.count()).select_from(CacheEntry).where(~CacheEntry.key.like("%jwks%"))
-    ) or 0
+    counts = {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) or 0
+        for model in DOMAIN_TABLES
+    }
+    counts["cache_entry (not jwks)"] = (
+        db.session.scalar(select(func.count()).select_from(CacheEntry).where(~CacheEntry.key.like("%jwks%")))
+        or 0
+    )
     return counts
 
 

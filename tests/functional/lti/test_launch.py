@@ -52,9 +52,16 @@ def test_login_is_accepted_by_get_too(app: Flask, client, moodle: TestPlatform) 
     assert landed(app, response)[0] == expected_endpoint(app, "pages.home")
 
 
-def test_moodle_launch_maps_course_person_enrolment_and_placement(app: Flask, client, moodle: TestPlatform) -> None:
-    terry = moodle.add_user(given_name="Terry", family_name="Teacher", email="terry@example.com",
-                            lis_person_sourcedid="SIS-42", locale="fr")
+def test_moodle_launch_maps_course_person_enrolment_and_placement(
+    app: Flask, client, moodle: TestPlatform
+) -> None:
+    terry = moodle.add_user(
+        given_name="Terry",
+        family_name="Teacher",
+        email="terry@example.com",
+        lis_person_sourcedid="SIS-42",
+        locale="fr",
+    )
     course = moodle.add_course(title="Coaching skills", label="COACH")
     link = moodle.add_resource_link(course, "Mentoring programme")
     moodle.enrol(terry, course, "instructor")
@@ -66,12 +73,19 @@ def test_moodle_launch_maps_course_person_enrolment_and_placement(app: Flask, cl
     claims = moodle.last_launch.claims
     person = db.session.scalars(select(Person)).one()
     assert (person.sub, person.name, person.given_name, person.family_name) == (
-        terry.id, "Terry Teacher", "Terry", "Teacher"
+        terry.id,
+        "Terry Teacher",
+        "Terry",
+        "Teacher",
     )
     assert (person.email, person.locale, person.lis_person_sourcedid) == ("terry@example.com", "fr", "SIS-42")
     assert person.last_launch_at is not None and not person.is_platform_admin
     course_row = db.session.scalars(select(Course)).one()
-    assert (course_row.context_id, course_row.title, course_row.label) == (course.id, "Coaching skills", "COACH")
+    assert (course_row.context_id, course_row.title, course_row.label) == (
+        course.id,
+        "Coaching skills",
+        "COACH",
+    )
     assert course_row.memberships_url == claims[vocab.CLAIM_NRPS]["context_memberships_url"]
     assert course_row.lineitems_url == claims[vocab.CLAIM_AGS_ENDPOINT]["lineitems"]
     assert "?type_id=" in course_row.lineitems_url  # Moodle's query is kept as sent
@@ -104,7 +118,9 @@ def test_canvas_launch_with_aud_list_and_azp(app: Flask, client, canvas: TestPla
     assert db.session.scalars(select(Enrolment)).one().lti_roles == claims[vocab.CLAIM_ROLES]
 
 
-def test_canvas_one_issuer_many_client_ids_are_separate_tenants(app: Flask, client, canvas: TestPlatform) -> None:
+def test_canvas_one_issuer_many_client_ids_are_separate_tenants(
+    app: Flask, client, canvas: TestPlatform
+) -> None:
     from .conftest import TOOL_URL, register
 
     second = canvas.add_tool(TOOL_URL)
@@ -120,7 +136,9 @@ def test_canvas_one_issuer_many_client_ids_are_separate_tenants(app: Flask, clie
     assert len(db.session.scalars(select(Course)).all()) == 2
 
 
-def test_canvas_teacher_is_trainer_but_institution_instructor_alone_is_not(app: Flask, client, canvas) -> None:
+def test_canvas_teacher_is_trainer_but_institution_instructor_alone_is_not(
+    app: Flask, client, canvas
+) -> None:
     teacher = canvas.add_user()
     course = canvas.add_course()
 
@@ -128,9 +146,12 @@ def test_canvas_teacher_is_trainer_but_institution_instructor_alone_is_not(app: 
 
     assert payload["roles"] == ["trainer"]
     student = canvas.add_user()
-    _, _, learner = landed(app, drive_launch(
-        client, canvas, student, course, role=[vocab.ROLE_INSTITUTION_INSTRUCTOR, vocab.ROLE_LEARNER]
-    ))
+    _, _, learner = landed(
+        app,
+        drive_launch(
+            client, canvas, student, course, role=[vocab.ROLE_INSTITUTION_INSTRUCTOR, vocab.ROLE_LEARNER]
+        ),
+    )
     assert learner["roles"] == ["participant"]
 
 
@@ -171,8 +192,14 @@ def test_deep_linking_request_lands_on_the_chooser(app: Flask, client, moodle: T
     course = moodle.add_course()
     moodle.enrol(terry, course, "instructor")
 
-    response = drive_launch(client, moodle, terry, course, "deep_linking",
-                            deep_linking=DeepLinkingSettings(data="opaque-platform-data"))
+    response = drive_launch(
+        client,
+        moodle,
+        terry,
+        course,
+        "deep_linking",
+        deep_linking=DeepLinkingSettings(data="opaque-platform-data"),
+    )
 
     endpoint, _, payload = landed(app, response)
     assert endpoint == expected_endpoint(app, "deeplink.choose")
@@ -196,7 +223,9 @@ def test_stored_launch_can_be_restored_for_the_deep_linking_response(app: Flask,
 
     assert restored.is_deep_link_launch()
     assert jwt_claims["aud"] == [moodle.issuer]
-    assert jwt_claims["https://purl.imsglobal.org/spec/lti/claim/deployment_id"] == moodle.config().deployment_id
+    assert (
+        jwt_claims["https://purl.imsglobal.org/spec/lti/claim/deployment_id"] == moodle.config().deployment_id
+    )
 
 
 def test_relaunch_updates_instead_of_duplicating(app: Flask, client, moodle: TestPlatform) -> None:
@@ -220,9 +249,14 @@ def test_profile_prefilled_from_custom_parameters(app: Flask, client, moodle: Te
     sam = moodle.add_user()
     course = moodle.add_course()
     custom = {
-        "department": "Sales", "location": "Leeds", "skills": "Public  Speaking, SQL;sql",
-        "skills_wanted": "negotiation", "interests": "chess", "languages": "English, French",
-        "timezone": "Europe/London", "headline": "Account manager",
+        "department": "Sales",
+        "location": "Leeds",
+        "skills": "Public  Speaking, SQL;sql",
+        "skills_wanted": "negotiation",
+        "interests": "chess",
+        "languages": "English, French",
+        "timezone": "Europe/London",
+        "headline": "Account manager",
     }
 
     landed(app, drive_launch(client, moodle, sam, course, custom=custom))

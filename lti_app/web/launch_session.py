@@ -58,8 +58,17 @@ def token_from_request(request: Request) -> str | None:
     return (
         request.headers.get(TOKEN_HEADER)
         or request.args.get(TOKEN_PARAM)
-        or (request.form.get(TOKEN_PARAM) if request.mimetype in _FORM_TYPES else None)
+        or (_form_token(request) if request.mimetype in _FORM_TYPES else None)
     )
+
+
+def _form_token(request: Request) -> str | None:
+    # The session opens before any view or before_request hook: reading an oversized body here would
+    # escape the error handlers as a 500. Left unread, the body gets the clean 413 of web.security.
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        return None
+    return request.form.get(TOKEN_PARAM)
 
 
 _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}

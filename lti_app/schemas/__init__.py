@@ -1,0 +1,1 @@
+"""marshmallow schemas for requests and responses; the OpenAPI document is built from them."""

@@ -1,0 +1,23 @@
+"""Helpers for driving the feedback pages like a browser: launch token headers and the CSRF field."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from lti_app.services.access import Actor
+from tests.support.launch import launch_token
+
+_CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
+
+
+def launch_headers(app: Flask, actor: Actor) -> dict[str, str]:
+    """Pages accept the launch token as a header too, so tests need not thread ``?lt=`` through links."""
+    return {"X-Tandem-Launch": launch_token(app, actor)}
+
+
+def form_token(response) -> str:  # type: ignore[no-untyped-def]
+    found = _CSRF.search(response.data)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1).decode()

@@ -42,9 +42,9 @@ from lti_app.models.diary import (
     DiaryEntryVersion,
 )
 from lti_app.models.goal import Goal
-from lti_app.models.person import ADMIN, TRAINER
+from lti_app.models.person import ADMIN, TRAINER, Person
 from lti_app.models.programme import Programme
-from lti_app.models.relationship import ACTIVE, PAUSED, Relationship
+from lti_app.models.relationship import ACTIVE, PAUSED, Relationship, RelationshipMember
 from lti_app.services import events
 from lti_app.services.access import Actor, course_roles, load_relationship
 
@@ -156,6 +156,7 @@ class Journal:
     action_items_due: list[ActionItem]
     goals: list[Goal] = field(default_factory=list)
     checkin_due: bool = False
+    members: list[RelationshipMember] = field(default_factory=list)
 
 
 # --- access ---------------------------------------------------------------------------------------------
@@ -347,7 +348,57 @@ def journal(session: Session, actor: Actor, relationship_id: int, *, today: date
         action_items_due=_items_due(session, access, within_days=14, today=today) if readable else [],
         goals=goals.list_goals(session, actor, relationship_id),
         checkin_due=checkins.checkin_due(session, actor, relationship_id),
+        members=list(
+            session.scalars(
+                select(RelationshipMember)
+                .where(RelationshipMember.relationship_id == relationship_id)
+                .options(selectinload(RelationshipMember.person))
+                .order_by(RelationshipMember.id)
+            )
+        ),
     )
+
+
+@dataclass
+class Editor:
+    """What the entry editor needs: the access (which visibilities may be chosen), the people who may own
+    action items, the goals an entry may link to, and the entry being edited (None for a new one)."""
+
+    access: DiaryAccess
+    members: list[Person]
+    goals: list[Goal]
+    entry: DiaryEntry | None = None
+
+
+def editor(
+    session: Session, actor: Actor, *, relationship_id: int | None = None, entry_id: int | None = None
+) -> Editor:
+    """The editor for a new entry in ``relationship_id`` or for entry ``entry_id``; refused to whoever
+    could not save it."""
+    entry = None
+    if entry_id is not None:
+        entry, access = _load_entry(session, actor, entry_id)
+        if not access.can_edit(entry):
+            raise PermissionDenied("You cannot edit this entry.")
+        _require_open(access)
+    else:
+        assert relationship_id is not None
+        access = diary_access(session, actor, relationship_id)
+        _require_may_write(access, SHARED if access.writes_shared else PRIVATE)
+    members = list(
+        session.scalars(
+            select(Person)
+            .join(RelationshipMember, RelationshipMember.person_id == Person.id)
+            .where(RelationshipMember.relationship_id == access.relationship.id)
+            .order_by(RelationshipMember.id)
+        )
+    )
+    goals = list(
+        session.scalars(
+            select(Goal).where(Goal.relationship_id == access.relationship.id).order_by(Goal.id).limit(200)
+        )
+    )
+    return Editor(access=access, members=members, goals=goals, entry=entry)
 
 
 # --- writing --------------------------------------------------------------------------------------------

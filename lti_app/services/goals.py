@@ -100,7 +100,11 @@ def _require_open(access: GoalAccess) -> None:
 
 
 def _goal_query() -> Select[tuple[Goal]]:
-    return select(Goal).options(selectinload(Goal.milestones), selectinload(Goal.history)).order_by(Goal.id)
+    return (
+        select(Goal)
+        .options(selectinload(Goal.milestones), selectinload(Goal.history), selectinload(Goal.owner))
+        .order_by(Goal.id)
+    )
 
 
 def list_goals(session: Session, actor: Actor, relationship_id: int) -> list[Goal]:

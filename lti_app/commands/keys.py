@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -51,9 +53,12 @@ def rotate() -> None:
 
 
 @keys.command("retire")
-def retire() -> None:
+@click.option("--now", "at_once", is_flag=True,
+              help="Skip the grace period: every key that no longer signs is unpublished now (a leaked key).")
+def retire(at_once: bool) -> None:
     """Unpublish keys past their grace period and destroy their private halves."""
-    retired = service.retire_expired(db.session)
+    grace = timedelta(0) if at_once else service.RETIREMENT_GRACE
+    retired = service.retire_expired(db.session, grace=grace)
     db.session.commit()
     if not retired:
         click.echo("No key is past its grace period.")

@@ -97,3 +97,6 @@ def test_keys_ensure_rotate_list_retire(tandem, db_session) -> None:
     listing = tandem("keys", "list").output
     assert "(signs)" in listing and "retiring" in listing
     assert "No key is past its grace period" in tandem("keys", "retire").output
+    assert "Retired" in tandem("keys", "retire", "--now").output
+    statuses = sorted(k.status for k in db_session.query(ToolKey))
+    assert statuses == ["active", "retired"]

@@ -115,3 +115,36 @@ def test_the_demo_platform_admin_is_an_operator_outside_production(app, client, 
     db_session.commit()
     page = client.get("/admin", query_string={"lt": token_for(app, demo, "admin")}).get_data(as_text=True)
     assert "rotate-key-form" in page
+
+
+def test_the_page_costs_the_same_few_queries_however_many_platforms(app, client, db_session) -> None:
+    from sqlalchemy import event
+
+    def count_queries(extra_platforms: int) -> int:
+        own = RegistrationFactory(client_id=f"own-{extra_platforms}")
+        for _ in range(extra_platforms):
+            for deployment in ("1", "2", "3"):
+                DeploymentFactory(registration=RegistrationFactory(), deployment_id=deployment)
+        db_session.commit()
+        token = token_for(app, own, "admin")
+        settings = app.extensions["tandem.settings"]
+        app.extensions["tandem.settings"] = settings.with_overrides(
+            operator_platforms=(f"{own.client_id}@{own.issuer}",)
+        )
+        # The frame-ancestors list refreshes once a minute: not now, so both pages are measured alike.
+        app.extensions["tandem.platform_origins"].refresh()
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            page = client.get("/admin", query_string={"lt": token})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+            app.extensions["tandem.settings"] = settings
+        assert page.status_code == 200
+        return len(seen)
+
+    assert count_queries(2) == count_queries(20)

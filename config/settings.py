@@ -58,6 +58,9 @@ class Settings:
     # Platforms whose admins operate the whole tool (rotate its keys, see every registration), each written
     # "client_id@issuer"; everyone else's admins see only their own platform.
     operator_platforms: tuple[str, ...] = ()
+    # How a trainer's "Sync roster" runs: "thread" (a background thread of the web process: development and
+    # small sites) or "worker" (queued for `tandem roster sync --pending`, run by the worker).
+    roster_sync: str = "thread"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -105,6 +108,7 @@ class Settings:
             operator_platforms=tuple(
                 p.strip() for p in (env.get("TANDEM_OPERATOR_PLATFORMS") or "").split(",") if p.strip()
             ),
+            roster_sync=(env.get("TANDEM_ROSTER_SYNC") or cls.roster_sync).strip().lower(),
         )
         settings.validate()
         return settings
@@ -117,6 +121,8 @@ class Settings:
         found: list[str] = []
         if not self.database_url:
             found.append("TANDEM_DATABASE_URL is not set")
+        if self.roster_sync not in ("thread", "worker"):
+            found.append("TANDEM_ROSTER_SYNC must be thread or worker")
         if self.is_production:
             if not self.secret_key or self.secret_key == "insecure-development-key":
                 found.append("TANDEM_SECRET_KEY is not set")

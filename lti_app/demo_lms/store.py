@@ -216,7 +216,8 @@ def add_deep_linked_items(
     for item in items:
         if item.get("type") != "ltiResourceLink":
             continue
-        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
+        raw_custom = item.get("custom")
+        custom: Mapping[str, Any] = raw_custom if isinstance(raw_custom, dict) else {}
         link = DemoLink(
             resource_link_id=f"demo-link-{secrets.token_hex(6)}",
             title=str(item.get("title") or "Tandem")[:500],

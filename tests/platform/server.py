@@ -219,6 +219,7 @@ class TestPlatform:
         latency: float = 0.0,
         auto_activate_registrations: bool = True,
         lti_storage_target: str | None = None,
+        fresh_key: bool = False,
     ) -> None:
         self.product_family = product_family
         moodle = product_family == vocab.PRODUCT_MOODLE
@@ -234,7 +235,7 @@ class TestPlatform:
         self.tool_jwks = tool_jwks
         self.tool_jwks_provider = tool_jwks_provider
 
-        self.keys: list[PlatformKey] = [PlatformKey.generate()]
+        self.keys: list[PlatformKey] = [PlatformKey.generate() if fresh_key else _quick_key()]
         self._signing_kid = self.keys[0].kid
         self._unpublished: set[str] = set()
 
@@ -1411,6 +1412,23 @@ class TestPlatform:
 
 
 # ------------------------------------------------------------------------------------------------- helpers
+
+_shared_key_pem: list[str] = []
+_shared_key_lock = threading.Lock()
+
+
+def _quick_key() -> PlatformKey:
+    """A key with its own kid over RSA material made once per process.
+
+    Generating RSA 2048 takes a good part of a second on a busy CI machine, and nearly every test makes a
+    platform. Tools pick keys by kid, so platforms stay distinct; ``fresh_key=True`` (and every
+    ``rotate_key``) makes new material for tests where that matters.
+    """
+    with _shared_key_lock:
+        if not _shared_key_pem:
+            _shared_key_pem.append(PlatformKey.generate().private_pem)
+        return PlatformKey.from_pem(_shared_key_pem[0])
+
 
 
 def _uid(user: User | str) -> str:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask, jsonify, request
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.deep_link_resource import DeepLinkResource
@@ -25,6 +26,7 @@ from tests.platform import (
     drive_launch,
     submit_deep_linking_response,
 )
+from tests.platform.drive import parse_forms
 from tests.platform.fake_tool import LOGIN_MODES, LiveServer, make_fake_tool
 from tests.platform.tool_side import make_deep_linking_response
 
@@ -267,3 +269,13 @@ def test_pylti1p3_tool_deep_links(lti_platform_factory: Any) -> None:
     assert page.status_code == 200, page.get_data(as_text=True)
     result = submit_deep_linking_response(platform, page.get_data(as_text=True))
     assert [link.title for link in result.created_links] == ["From pylti1p3"]
+
+
+def test_browser_launch_page_delivers_the_login_initiation(moodle: TestPlatform) -> None:
+    course, sam, _ = people(moodle)
+    initiation = moodle.launch(sam, course)
+    page = requests.get(moodle.launch_page_url(initiation), timeout=5)
+    (form,) = parse_forms(page.text)
+    assert form.action == moodle.config().tool_login_url and form.method == "POST"
+    assert form.fields == initiation.params
+    assert requests.get(moodle.url("/launch/unknown"), timeout=5).status_code == 404

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.models.base import Base, TimestampMixin, utcnow
 from lti_app.models.course import Course
+from lti_app.models.registration import Registration
 
 # Tandem roles (the LTI roles they come from are mapped in lti_app.lti.roles).
 PARTICIPANT = "participant"
@@ -36,6 +37,8 @@ class Person(TimestampMixin, Base):
     is_platform_admin: Mapped[bool] = mapped_column(default=False)
     email_notifications: Mapped[bool] = mapped_column(default=True)
     last_launch_at: Mapped[datetime | None] = mapped_column()
+
+    registration: Mapped[Registration] = relationship()
 
     @property
     def display_name(self) -> str:

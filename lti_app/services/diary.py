@@ -29,6 +29,7 @@ from lti_app.domain.tags import normalise_tags
 from lti_app.errors import NotFound, PermissionDenied, RuleViolation, StaleVersion, ValidationFailed
 from lti_app.models.audit import AuditEvent
 from lti_app.models.base import utcnow
+from lti_app.models.checkin import CheckIn
 from lti_app.models.diary import (
     ACTION_TEXT_MAX,
     ENTRY_KINDS,
@@ -157,6 +158,7 @@ class Journal:
     goals: list[Goal] = field(default_factory=list)
     checkin_due: bool = False
     members: list[RelationshipMember] = field(default_factory=list)
+    checkins: list[CheckIn] = field(default_factory=list)  # own answers; everyone's for trainers
 
 
 # --- access ---------------------------------------------------------------------------------------------
@@ -348,6 +350,7 @@ def journal(session: Session, actor: Actor, relationship_id: int, *, today: date
         action_items_due=_items_due(session, access, within_days=14, today=today) if readable else [],
         goals=goals.list_goals(session, actor, relationship_id),
         checkin_due=checkins.checkin_due(session, actor, relationship_id),
+        checkins=checkins.list_checkins(session, actor, relationship_id, limit=24),
         members=list(
             session.scalars(
                 select(RelationshipMember)

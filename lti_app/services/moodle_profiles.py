@@ -68,7 +68,8 @@ def parse_field_map(raw: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
         for item in raw:
             moodle_field, sep, target = str(item).partition("=")
             if not sep:
-                errors[str(item)] = "Write each mapping as moodle_field=profile_field."
+                errors[moodle_field.strip() or "(empty)"] = "Write each mapping as moodle_field=profile_field."
+                continue
             pairs.append((moodle_field, target))
     found: dict[str, str] = {}
     targets: set[str] = set()

@@ -72,7 +72,9 @@ def sync(course: Course, registration: Registration, box: SecretBox) -> Callable
 
     def run(**options: Any) -> RosterSummary:
         with quick_http() as http:
-            services: RosterServices = roster_services(db.session, db.session.get(Registration, registration.id), box, http)
+            services: RosterServices = roster_services(
+                db.session, db.session.get(Registration, registration.id), box, http
+            )
             summary = sync_course(db.session, db.session.get(Course, course.id), services, **options)
         db.session.commit()
         return summary
@@ -109,20 +111,32 @@ class FakeMoodle:
         function = request.args.get("wsfunction", "")
         self.calls.append({"wsfunction": function, **form})
         if form.get("wstoken") != WS_TOKEN:
-            body: Any = {"exception": "moodle_exception", "errorcode": "invalidtoken",
-                         "message": "Invalid token - token not found"}
+            body: Any = {
+                "exception": "moodle_exception",
+                "errorcode": "invalidtoken",
+                "message": "Invalid token - token not found",
+            }
         elif self.failure is not None:
             body = self.failure
         elif function == "core_webservice_get_site_info":
-            body = {"sitename": "Moodle Lab", "siteurl": self.url, "userid": 7, "username": "tandem-ws",
-                    "release": "4.5.1 (Build: 20241209)", "version": "2024100701",
-                    "functions": [{"name": f, "version": "2024100700"} for f in self.functions]}
+            body = {
+                "sitename": "Moodle Lab",
+                "siteurl": self.url,
+                "userid": 7,
+                "username": "tandem-ws",
+                "release": "4.5.1 (Build: 20241209)",
+                "version": "2024100701",
+                "functions": [{"name": f, "version": "2024100700"} for f in self.functions],
+            }
         elif function == "core_user_get_users_by_field":
             ids = [v for k, v in sorted(form.items()) if k.startswith("values[")]
             body = [self.users[i] for i in ids if i in self.users]
         else:
-            body = {"exception": "dml_missing_record_exception", "errorcode": "invalidrecord",
-                    "message": "Can't find data record in database table external_functions."}
+            body = {
+                "exception": "dml_missing_record_exception",
+                "errorcode": "invalidrecord",
+                "message": "Can't find data record in database table external_functions.",
+            }
         # Moodle labels its JSON answers application/json and answers errors with HTTP 200.
         return Response(json.dumps(body), status=200, content_type="application/json")
 

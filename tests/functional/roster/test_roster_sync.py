@@ -25,7 +25,8 @@ INSTITUTION_ADMIN = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#A
 
 def enrolments(course) -> dict[str, Enrolment]:
     rows = db.session.execute(
-        select(Person.sub, Enrolment).join(Enrolment, Enrolment.person_id == Person.id)
+        select(Person.sub, Enrolment)
+        .join(Enrolment, Enrolment.person_id == Person.id)
         .where(Enrolment.course_id == course.id)
     ).all()
     return {sub: enrolment for sub, enrolment in rows}
@@ -44,7 +45,9 @@ def roster(platform, lms_course):
     return {"learners": people, "teacher": teacher, "mentor": mentor}
 
 
-def test_first_sync_reads_every_page_and_creates_people_and_enrolments(platform, course, roster, sync) -> None:
+def test_first_sync_reads_every_page_and_creates_people_and_enrolments(
+    platform, course, roster, sync
+) -> None:
     summary = sync(page_limit=3, batch_size=2)
 
     assert platform.count("nrps") == 3  # 7 members in pages of 3
@@ -58,10 +61,15 @@ def test_first_sync_reads_every_page_and_creates_people_and_enrolments(platform,
     assert found[learner.id].lti_roles == [LEARNER]
     assert found[roster["teacher"].id].roles == ["trainer"]
     assert found[roster["mentor"].id].roles == ["mentor"]
-    assert {e.status for e in found.values()} == {"active"} and {e.source for e in found.values()} == {"roster"}
+    assert {e.status for e in found.values()} == {"active"} and {e.source for e in found.values()} == {
+        "roster"
+    }
     person = db.session.scalars(select(Person).where(Person.sub == learner.id)).one()
     assert (person.name, person.given_name, person.family_name, person.email) == (
-        learner.name, learner.given_name, learner.family_name, learner.email,
+        learner.name,
+        learner.given_name,
+        learner.family_name,
+        learner.email,
     )
 
 
@@ -83,7 +91,11 @@ def test_people_leaving_between_syncs_are_deactivated_and_keep_their_mentoring_d
     summary = sync(page_limit=3, batch_size=2)
 
     assert (summary.processed, summary.added, summary.updated, summary.deactivated, summary.unchanged) == (
-        6, 0, 2, 2, 3,
+        6,
+        0,
+        2,
+        2,
+        3,
     )
     found = enrolments(course)
     assert (found[leaver.id].status, found[leaver.id].source) == ("inactive", "roster")
@@ -123,7 +135,9 @@ def test_an_unchanged_roster_changes_nothing(course, roster, sync) -> None:
     assert {sub: e.updated_at for sub, e in enrolments(course).items()} == before
 
 
-def test_people_listed_inactive_whom_tandem_never_knew_are_not_recorded(platform, course, lms_course, sync) -> None:
+def test_people_listed_inactive_whom_tandem_never_knew_are_not_recorded(
+    platform, course, lms_course, sync
+) -> None:
     known = platform.add_user()
     platform.enrol(known, lms_course, "learner")
     stranger = platform.add_user()
@@ -145,8 +159,11 @@ def test_a_launch_enrolment_keeps_the_platform_admin_role_nrps_does_not_carry(
         registration=registration,
         deployment=None,
         claims={
-            "sub": admin.id, "name": admin.name, "given_name": admin.given_name,
-            "family_name": admin.family_name, "email": admin.email,
+            "sub": admin.id,
+            "name": admin.name,
+            "given_name": admin.given_name,
+            "family_name": admin.family_name,
+            "email": admin.email,
             "https://purl.imsglobal.org/spec/lti/claim/roles": [INSTRUCTOR, INSTITUTION_ADMIN],
             "https://purl.imsglobal.org/spec/lti/claim/context": {"id": lms_course.id},
         },
@@ -161,7 +178,9 @@ def test_a_launch_enrolment_keeps_the_platform_admin_role_nrps_does_not_carry(
     assert summary.unchanged == 1
 
 
-def test_a_roster_read_that_fails_half_way_deactivates_nobody(platform, course, lms_course, roster, sync) -> None:
+def test_a_roster_read_that_fails_half_way_deactivates_nobody(
+    platform, course, lms_course, roster, sync
+) -> None:
     sync(page_limit=3)
     platform.unenrol(roster["learners"][0], lms_course)
     platform.faults.add("nrps", [Fault(), Fault.error(400, body="Bad Request")])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
@@ -19,7 +19,10 @@ class Browser:
         self.app, self.client, self.actor = app, client, actor
         self.token = launch_token(app, actor)
         with app.test_request_context("/home", query_string={"lt": self.token}):
+            # The test's app context is shared, and Flask-WTF caches the token on ``g``: forget the last one.
+            g.pop("csrf_token", None)
             self.csrf = generate_csrf()
+            g.pop("csrf_token", None)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.client.get(path, query_string={"lt": self.token, **params})

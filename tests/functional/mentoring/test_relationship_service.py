@@ -10,12 +10,12 @@ from sqlalchemy import select
 from lti_app.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
 from lti_app.models.base import utcnow
 from lti_app.models.notification import Notification
+from lti_app.models.person import Enrolment
+from lti_app.models.profile import Profile
 from lti_app.models.relationship import RelationshipEvent
 from lti_app.services import events
 from lti_app.services import relationships as rels
 from lti_app.services.relationship_queries import detail, for_person
-from lti_app.models.person import Enrolment
-from lti_app.models.profile import Profile
 from tests.factories.core import ProgrammeFactory, actor_for, pair
 from tests.factories.mentoring import enrol, join, mentee, mentor
 
@@ -26,7 +26,9 @@ def programme(app):
 
 
 def _kinds(db_session, person):
-    return [n.kind for n in db_session.scalars(select(Notification).where(Notification.person_id == person.id))]
+    return [
+        n.kind for n in db_session.scalars(select(Notification).where(Notification.person_id == person.id))
+    ]
 
 
 def test_request_accept_makes_an_active_relationship_with_a_timeline(db_session, programme) -> None:
@@ -44,7 +46,8 @@ def test_request_accept_makes_an_active_relationship_with_a_timeline(db_session,
     assert _kinds(db_session, bob) == ["request.accepted"]
     view = detail(db_session, actor_for(bob, course), rel.id)
     assert [(e.event.from_status, e.event.to_status) for e in view.timeline] == [
-        (None, "pending"), ("pending", "active"),
+        (None, "pending"),
+        ("pending", "active"),
     ]
     assert [e.actor_name for e in view.timeline] == [bob.display_name, ada.display_name]
     assert view.viewer_role == "mentee" and "end" in view.actions
@@ -150,7 +153,9 @@ def test_flash_relationships_complete_on_their_own(db_session) -> None:
     programme = ProgrammeFactory(model="flash", flash_duration_days=1)
     ada, bob = mentor(programme), mentee(programme)
     start = utcnow() - timedelta(days=3)
-    rel = rels.request_mentoring(db_session, actor_for(bob, programme.course), programme.id, ada.id, now=start)
+    rel = rels.request_mentoring(
+        db_session, actor_for(bob, programme.course), programme.id, ada.id, now=start
+    )
     rels.accept(db_session, actor_for(ada, programme.course), rel.id, now=start)
     assert rel.scheduled_end_at == start + timedelta(days=1)
     assert rels.expire_due(db_session) == (0, 1)
@@ -160,8 +165,12 @@ def test_flash_relationships_complete_on_their_own(db_session) -> None:
 @pytest.mark.parametrize(
     ("policy", "as_role", "allowed"),
     [
-        ("mentee", "mentee", True), ("mentee", "mentor", False), ("mentor", "mentor", True),
-        ("mentor", "mentee", False), ("either", "mentor", True), ("either", "mentee", True),
+        ("mentee", "mentee", True),
+        ("mentee", "mentor", False),
+        ("mentor", "mentor", True),
+        ("mentor", "mentee", False),
+        ("either", "mentor", True),
+        ("either", "mentee", True),
         ("trainers_only", "mentee", False),
     ],
 )
@@ -238,8 +247,9 @@ def test_trainer_creates_pauses_resumes_reassigns_and_ends(db_session) -> None:
     tess = actor_for(enrol(course, "trainer"), course, "trainer")
     ada, cy = mentor(programme), mentor(programme)
     team = [mentee(programme) for _ in range(3)]
-    rel = rels.create_relationship(db_session, tess, programme.id, mentor_ids=[ada.id],
-                                   mentee_ids=[m.id for m in team])
+    rel = rels.create_relationship(
+        db_session, tess, programme.id, mentor_ids=[ada.id], mentee_ids=[m.id for m in team]
+    )
     assert rel.status == "active" and len(rel.members) == 4
     assert all(_kinds(db_session, p) == ["relationship.created"] for p in [ada, *team])
     rels.pause(db_session, tess, rel.id, reason="Summer break")
@@ -250,7 +260,8 @@ def test_trainer_creates_pauses_resumes_reassigns_and_ends(db_session) -> None:
         rels.end(db_session, tess, rel.id, reason=" ")
     rels.end(db_session, tess, rel.id, reason="Programme reorganised")
     statuses = db_session.scalars(
-        select(RelationshipEvent.to_status).where(RelationshipEvent.relationship_id == rel.id)
+        select(RelationshipEvent.to_status)
+        .where(RelationshipEvent.relationship_id == rel.id)
         .order_by(RelationshipEvent.id)
     ).all()
     assert statuses == ["active", "paused", "active", "active", "ended"]
@@ -263,7 +274,9 @@ def test_trainer_pairing_respects_capacity_and_shape(db_session, programme) -> N
     ada = mentor(programme, capacity=1)
     one, two = mentee(programme), mentee(programme)
     with pytest.raises(ValidationFailed, match="one mentor with one mentee"):
-        rels.create_relationship(db_session, tess, programme.id, mentor_ids=[ada.id], mentee_ids=[one.id, two.id])
+        rels.create_relationship(
+            db_session, tess, programme.id, mentor_ids=[ada.id], mentee_ids=[one.id, two.id]
+        )
     rels.create_relationship(db_session, tess, programme.id, mentor_ids=[ada.id], mentee_ids=[one.id])
     with pytest.raises(RuleViolation, match="no free place"):
         rels.create_relationship(db_session, tess, programme.id, mentor_ids=[ada.id], mentee_ids=[two.id])
@@ -277,8 +290,9 @@ def test_learners_cannot_use_trainer_actions(db_session, programme) -> None:
         with pytest.raises(PermissionDenied):
             action(db_session, actor_for(bob, course), rel.id)
     with pytest.raises(PermissionDenied):
-        rels.create_relationship(db_session, actor_for(bob, course), programme.id, mentor_ids=[ada.id],
-                                 mentee_ids=[bob.id])
+        rels.create_relationship(
+            db_session, actor_for(bob, course), programme.id, mentor_ids=[ada.id], mentee_ids=[bob.id]
+        )
     # Members may end their own relationship, with a reason.
     rels.end(db_session, actor_for(bob, course), rel.id, reason="We met our goals")
     assert rel.status == "ended"

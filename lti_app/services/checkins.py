@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, cast, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -22,11 +22,21 @@ from lti_app.errors import NotFound, PermissionDenied, RuleViolation, Validation
 from lti_app.models.base import utcnow
 from lti_app.models.checkin import COMMENT_MAX, PAIRING_ANSWERS, PAIRING_NO, CheckIn, PairingAlert
 from lti_app.models.diary import MEETING, DiaryEntry
-from lti_app.models.person import ADMIN, TRAINER
+from lti_app.models.person import ADMIN, TRAINER, Enrolment
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import ACTIVE, PAUSED, Relationship, RelationshipMember
-from lti_app.services import events
+from lti_app.services import events, notifications
 from lti_app.services.access import Actor, course_roles, load_relationship, require_programme_trainer
+
+PAIRING_ALERT_KIND = "pairing.alert"
+# Registered with the notification texts from here, so the notification service needs no diary knowledge.
+notifications.KINDS.setdefault(
+    PAIRING_ALERT_KIND,
+    (
+        "Pairing alert",
+        "A member of a pair in {programme} answered twice in a row that the pairing is not working.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,31 @@ def _maybe_alert(
 
 
 def _notify_trainers(session: Session, relationship: Relationship, alert: PairingAlert) -> None:
-    """Tell the course's trainers; the alert row itself is what the momentum page shows."""
+    """Tell the course's trainers (not a trainer who is in the pair: the alert comes from the other
+    member's private answers). The alert row itself is what the momentum page shows."""
+    programme = session.get(Programme, relationship.programme_id)
+    assert programme is not None
+    members = set(relationship.person_ids())
+    trainers = [pid for pid in trainer_ids(session, programme.course_id) if pid not in members]
+    notifications.notify(
+        session, trainers, PAIRING_ALERT_KIND, course_id=programme.course_id,
+        params={"programme": programme.title}, link_endpoint="diary.momentum",
+        link_values={"programme_id": programme.id},
+    )
+
+
+def trainer_ids(session: Session, course_id: int) -> list[int]:
+    """Active trainers of a course. Roles are a JSON list; matching its text keeps one query on SQLite and
+    PostgreSQL alike (a role name is a fixed word, so '"trainer"' cannot match anything else)."""
+    return list(
+        session.scalars(
+            select(Enrolment.person_id).where(
+                Enrolment.course_id == course_id,
+                Enrolment.status == "active",
+                cast(Enrolment.roles, String).like(f'%"{TRAINER}"%'),
+            )
+        )
+    )
 
 
 def list_checkins(session: Session, actor: Actor, relationship_id: int, *, limit: int = 200) -> list[CheckIn]:

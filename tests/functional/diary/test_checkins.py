@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from lti_app.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from lti_app.models.checkin import CheckIn, PairingAlert
 from lti_app.services import checkins, events
-from tests.factories.diary import cast
+from tests.factories.diary import cast, enrol
 
 OCT = datetime(2026, 10, 20, 12, tzinfo=UTC)
 NOV = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -50,6 +50,24 @@ def test_two_no_in_a_row_alert_the_trainer(db_session) -> None:
     ] == [alert.id]
     answer(people, "mentee", "no", DEC)  # still not working: the open alert stands, no second one
     assert len(alerts(db_session)) == 1
+
+
+def test_the_alert_notifies_the_course_trainers_but_not_a_trainer_in_the_pair(db_session) -> None:
+    from lti_app.models.notification import Notification
+    from lti_app.models.person import Enrolment
+
+    people = cast()
+    second_trainer = enrol(people.course, "trainer")
+    mentor_enrolment = db_session.scalar(select(Enrolment).where(Enrolment.person_id == people.mentor.id))
+    mentor_enrolment.roles = ["participant", "trainer"]
+    db_session.flush()
+    answer(people, "mentee", "no", OCT)
+    answer(people, "mentee", "no", NOV)
+    notes = db_session.scalars(select(Notification).order_by(Notification.person_id)).all()
+    assert {n.person_id for n in notes} == {people.trainer.id, second_trainer.id}
+    assert {n.kind for n in notes} == {checkins.PAIRING_ALERT_KIND}
+    assert notes[0].params == {"programme": people.programme.title}
+    assert notes[0].link_endpoint == "diary.momentum"
 
 
 def test_no_yes_no_is_not_in_a_row(db_session) -> None:

@@ -125,7 +125,7 @@ class FeedbackTemplateVersion(Base):
     scale_max: Mapped[int] = mapped_column(default=5)
     scale_labels: Mapped[list[Any]] = mapped_column(default=list)
     # None: every rating item must be answered on the scale; otherwise the label of the opt-out choice.
-    not_observed_label: Mapped[str | None] = mapped_column(String(100), default="Not observed")
+    not_observed_label: Mapped[str | None] = mapped_column(String(100))
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     # Set when the first cycle uses this version: from then on it is never edited.
     frozen_at: Mapped[datetime | None] = mapped_column()

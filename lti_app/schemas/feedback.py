@@ -186,61 +186,61 @@ def answers_from_form(form: Mapping[str, Any]) -> tuple[str, Answers]:
 # ----------------------------------------------------------------------------------------------- API
 
 
-class ScaleSchema(Schema):
+class FeedbackScaleSchema(Schema):
     min = fields.Int(load_default=1)
     max = fields.Int(load_default=5)
     labels = fields.List(fields.Str(), load_default=list)
     not_observed = fields.Str(allow_none=True, load_default="Not observed")
 
 
-class ItemDefSchema(Schema):
+class FeedbackItemDefSchema(Schema):
     kind = fields.Str(load_default="rating", validate=validate.OneOf(["rating", "open"]))
     prompt = fields.Str(required=True)
 
 
-class CompetencyDefSchema(Schema):
+class FeedbackCompetencyDefSchema(Schema):
     key = fields.Str(load_default="")
     title = fields.Str(required=True)
     description = fields.Str(load_default="")
-    items = fields.List(fields.Nested(ItemDefSchema), required=True)
+    items = fields.List(fields.Nested(FeedbackItemDefSchema), required=True)
 
 
-class OpenQuestionSchema(Schema):
+class FeedbackOpenQuestionSchema(Schema):
     prompt = fields.Str(required=True)
 
 
-class TemplateDefinitionSchema(Schema):
+class FeedbackTemplateDefinitionSchema(Schema):
     title = fields.Str(required=True)
     description = fields.Str(load_default="")
-    scale = fields.Nested(ScaleSchema, load_default=dict)
-    competencies = fields.List(fields.Nested(CompetencyDefSchema), required=True)
-    open_questions = fields.List(fields.Nested(OpenQuestionSchema), load_default=list)
+    scale = fields.Nested(FeedbackScaleSchema, load_default=dict)
+    competencies = fields.List(fields.Nested(FeedbackCompetencyDefSchema), required=True)
+    open_questions = fields.List(fields.Nested(FeedbackOpenQuestionSchema), load_default=list)
 
 
-class TemplateCreateSchema(TemplateDefinitionSchema):
+class FeedbackTemplateCreateSchema(FeedbackTemplateDefinitionSchema):
     course_id = fields.Int(load_default=None, metadata={"description": "Defaults to the launch's course."})
 
 
-class TemplateVersionSchema(Schema):
+class FeedbackTemplateVersionSchema(Schema):
     id = fields.Int()
     number = fields.Int()
     frozen = fields.Bool(metadata={"description": "Used by a cycle: never edited again."})
     definition = fields.Dict()
 
 
-class TemplateSchema(Schema):
+class FeedbackTemplateSchema(Schema):
     id = fields.Int()
     title = fields.Str()
     builtin = fields.Bool()
     course_id = fields.Int(allow_none=True)
-    version = fields.Nested(TemplateVersionSchema)
+    version = fields.Nested(FeedbackTemplateVersionSchema)
 
 
-class CourseQuerySchema(Schema):
+class FeedbackCourseQuerySchema(Schema):
     course_id = fields.Int(load_default=None)
 
 
-class CycleCreateSchema(Schema):
+class FeedbackCycleCreateSchema(Schema):
     course_id = fields.Int(load_default=None)
     title = fields.Str(load_default="", validate=validate.Length(max=200))
     template_id = fields.Int(load_default=None)
@@ -265,7 +265,7 @@ class CycleCreateSchema(Schema):
         return data
 
 
-class CycleUpdateSchema(Schema):
+class FeedbackCycleUpdateSchema(Schema):
     closes_at = fields.AwareDateTime(load_default=None, default_timezone=UTC)
     anonymity_threshold = fields.Int(validate=_threshold)
     comment_threshold = fields.Int(validate=_threshold)
@@ -274,14 +274,14 @@ class CycleUpdateSchema(Schema):
     nominations_need_approval = fields.Bool()
 
 
-class GroupProgressSchema(Schema):
+class FeedbackGroupProgressSchema(Schema):
     asked = fields.Int()
     answered = fields.Int()
     declined = fields.Int()
     awaiting_approval = fields.Int()
 
 
-class CycleSchema(Schema):
+class FeedbackCycleSchema(Schema):
     id = fields.Int()
     title = fields.Str()
     course_id = fields.Int()
@@ -301,12 +301,12 @@ class CycleSchema(Schema):
     allow_single_manager = fields.Bool()
     nominations_need_approval = fields.Bool()
     progress = fields.Dict(
-        keys=fields.Str(), values=fields.Nested(GroupProgressSchema),
+        keys=fields.Str(), values=fields.Nested(FeedbackGroupProgressSchema),
         metadata={"description": "Counts per rater group; who in particular answered is never shown."},
     )
 
 
-class NominationCreateSchema(Schema):
+class FeedbackNominationCreateSchema(Schema):
     group = fields.Str(required=True, validate=validate.OneOf(NOMINABLE))
     person_id = fields.Int(load_default=None)
     email = fields.Email(load_default=None)
@@ -318,7 +318,7 @@ class NominationCreateSchema(Schema):
             raise ValidationError("Give either person_id or email.", "person_id")
 
 
-class NominationSchema(Schema):
+class FeedbackNominationSchema(Schema):
     id = fields.Int()
     group = fields.Str()
     group_label = fields.Str()
@@ -330,15 +330,15 @@ class NominationSchema(Schema):
     is_self = fields.Bool()
 
 
-class DecisionSchema(Schema):
+class FeedbackDecisionSchema(Schema):
     approve = fields.Bool(required=True)
 
 
-class RemindersSchema(Schema):
+class FeedbackRemindersSchema(Schema):
     reminded = fields.Int()
 
 
-class AnswersSchema(Schema):
+class FeedbackAnswersSchema(Schema):
     ratings = fields.Dict(
         keys=fields.Str(validate=validate.Regexp(r"^\d+$")),
         values=fields.Int(allow_none=True),
@@ -357,20 +357,20 @@ class AnswersSchema(Schema):
         )
 
 
-class ItemSchema(Schema):
+class FeedbackItemSchema(Schema):
     id = fields.Int()
     kind = fields.Str()
     prompt = fields.Str()
 
 
-class CompetencySchema(Schema):
+class FeedbackCompetencySchema(Schema):
     key = fields.Str()
     title = fields.Str()
     description = fields.Str()
-    items = fields.List(fields.Nested(ItemSchema))
+    items = fields.List(fields.Nested(FeedbackItemSchema))
 
 
-class QuestionnaireSchema(Schema):
+class FeedbackQuestionnaireSchema(Schema):
     request_id = fields.Int()
     cycle_id = fields.Int()
     cycle_title = fields.Str()
@@ -378,13 +378,13 @@ class QuestionnaireSchema(Schema):
     group = fields.Str()
     closes_at = fields.DateTime()
     notice = fields.Str()
-    scale = fields.Nested(ScaleSchema)
-    open_questions = fields.List(fields.Nested(ItemSchema))
-    competencies = fields.List(fields.Nested(CompetencySchema))
-    draft = fields.Nested(AnswersSchema)
+    scale = fields.Nested(FeedbackScaleSchema)
+    open_questions = fields.List(fields.Nested(FeedbackItemSchema))
+    competencies = fields.List(fields.Nested(FeedbackCompetencySchema))
+    draft = fields.Nested(FeedbackAnswersSchema)
 
 
-class RequestSummarySchema(Schema):
+class FeedbackRequestSummarySchema(Schema):
     id = fields.Int()
     cycle_id = fields.Int()
     cycle_title = fields.Str()
@@ -393,43 +393,43 @@ class RequestSummarySchema(Schema):
     closes_at = fields.DateTime()
 
 
-class AnswerResultSchema(Schema):
+class FeedbackAnswerResultSchema(Schema):
     status = fields.Str()
 
 
-class StatSchema(Schema):
+class FeedbackStatSchema(Schema):
     n = fields.Int()
     mean = fields.Float(allow_none=True)
     sd = fields.Float(allow_none=True, metadata={"description": "Population standard deviation."})
     not_observed = fields.Int()
 
 
-class GroupFigureSchema(StatSchema):
+class FeedbackGroupFigureSchema(FeedbackStatSchema):
     key = fields.Str()
     label = fields.Str()
     responses = fields.Int()
 
 
-class FiguresSchema(Schema):
+class FeedbackFiguresSchema(Schema):
     self = fields.Float(allow_none=True)
-    others = fields.Nested(StatSchema)
-    groups = fields.List(fields.Nested(GroupFigureSchema))
+    others = fields.Nested(FeedbackStatSchema)
+    groups = fields.List(fields.Nested(FeedbackGroupFigureSchema))
     gap = fields.Float(allow_none=True)
     flag = fields.Str(allow_none=True, metadata={"description": "blind_spot, hidden_strength or null"})
 
 
-class ReportItemSchema(FiguresSchema):
+class FeedbackReportItemSchema(FeedbackFiguresSchema):
     id = fields.Int()
     prompt = fields.Str()
 
 
-class ReportCompetencySchema(FiguresSchema):
+class FeedbackReportCompetencySchema(FeedbackFiguresSchema):
     key = fields.Str()
     title = fields.Str()
-    items = fields.List(fields.Nested(ReportItemSchema))
+    items = fields.List(fields.Nested(FeedbackReportItemSchema))
 
 
-class ReportSchema(Schema):
+class FeedbackReportSchema(Schema):
     """The report as JSON (numbers rounded to two decimals)."""
 
     cycle = fields.Dict()
@@ -438,7 +438,7 @@ class ReportSchema(Schema):
     self_shown = fields.Bool()
     others_responses = fields.Int()
     groups = fields.List(fields.Dict())
-    overall = fields.Nested(FiguresSchema)
-    competencies = fields.List(fields.Nested(ReportCompetencySchema))
+    overall = fields.Nested(FeedbackFiguresSchema)
+    competencies = fields.List(fields.Nested(FeedbackReportCompetencySchema))
     comments = fields.List(fields.Dict())
     comparison = fields.Dict(allow_none=True)

@@ -7,8 +7,10 @@ A report is only ever computed for a *closed* cycle, and a closed cycle never re
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -389,6 +391,7 @@ def update_cycle(
     cycle_id: int,
     *,
     settings: CycleSettings | None = None,
+    setting_changes: Mapping[str, Any] | None = None,
     closes_at: datetime | None = None,
     now: datetime | None = None,
 ) -> FeedbackCycle:
@@ -407,6 +410,8 @@ def update_cycle(
                 details={"closes_at": "After the opening date, in the future, within a year."},
             )
         cycle.closes_at = closes_at
+    if setting_changes:
+        settings = replace(settings or settings_of(cycle), **setting_changes)
     if settings is not None and settings != settings_of(cycle):
         if not access.is_trainer:
             raise PermissionDenied("Only trainers can change the anonymity settings of a cycle.")

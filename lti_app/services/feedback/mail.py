@@ -32,6 +32,7 @@ from lti_app.models.feedback import (
     FeedbackMail,
     FeedbackRequest,
 )
+from lti_app.models.person import Person
 from lti_app.services.access import Actor
 from lti_app.services.feedback.answering import anonymity_notice
 from lti_app.services.feedback.cycles import load_cycle, require_manager, require_open
@@ -43,15 +44,16 @@ MAX_ATTEMPTS = 5
 Sender = Callable[[EmailMessage], None]
 
 
-def address_of(request: FeedbackRequest) -> str | None:
-    if request.rater is not None:
-        return request.rater.email if request.rater.email and request.rater.email_notifications else None
+def address_of(session: Session, request: FeedbackRequest) -> str | None:
+    if request.rater_person_id is not None:
+        rater = session.get(Person, request.rater_person_id)
+        return rater.email if rater is not None and rater.email and rater.email_notifications else None
     return request.external_email
 
 
 def queue_mail(session: Session, request: FeedbackRequest, kind: str) -> FeedbackMail | None:
     """An outbox row, unless there is nobody to write to (the subject; a person without email)."""
-    if request.rater_group == SELF or address_of(request) is None:
+    if request.rater_group == SELF or address_of(session, request) is None:
         return None
     mail = FeedbackMail(request=request, kind=kind, status=MAIL_PENDING)
     session.add(mail)
@@ -126,7 +128,7 @@ def deliver(
         return Delivery(mail.status if mail else MAIL_DROPPED)
     request = mail.request
     cycle = request.cycle
-    to = address_of(request)
+    to = address_of(session, request)
     if cycle.status != CYCLE_OPEN or request.status != INVITED or to is None:
         mail.status = MAIL_DROPPED
         session.flush()

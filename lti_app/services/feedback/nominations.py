@@ -52,7 +52,7 @@ class Nomination:
     is_self: bool
 
 
-def _view(request: FeedbackRequest) -> Nomination:
+def view_of(request: FeedbackRequest) -> Nomination:
     return Nomination(
         id=request.id,
         group=request.rater_group,
@@ -75,7 +75,7 @@ def list_nominations(session: Session, actor: Actor, cycle_id: int) -> tuple[Cyc
         .order_by(FeedbackRequest.id)
     ).all()
     order = {g: i for i, g in enumerate(RATER_GROUPS)}
-    views = sorted((_view(r) for r in rows), key=lambda n: (order[n.group], n.name.lower(), n.id))
+    views = sorted((view_of(r) for r in rows), key=lambda n: (order[n.group], n.name.lower(), n.id))
     return access, views
 
 

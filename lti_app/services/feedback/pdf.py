@@ -15,16 +15,13 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lti_app.services.feedback.report import CycleReport
-from lti_app.services.feedback.scoring import BLIND_SPOT, HIDDEN_STRENGTH, Figures
+from lti_app.services.feedback.scoring import BLIND_SPOT, HIDDEN_STRENGTH, Figures, format_number
 
 FLAG_TEXT = {BLIND_SPOT: "Blind spot", HIDDEN_STRENGTH: "Hidden strength", None: ""}
 PHASE_TEXT = {"before": "Before the relationship", "after": "After the relationship", "standalone": ""}
 
 
-def fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
+fmt = format_number
 
 
 def _styles() -> dict[str, ParagraphStyle]:

@@ -42,6 +42,7 @@ from lti_app.services.feedback.scoring import (
     Stat,
     compare,
     compute_results,
+    rounded,
 )
 
 
@@ -143,8 +144,7 @@ def build_report(session: Session, actor: Actor, cycle_id: int, now: datetime | 
     )
 
 
-def _r(value: float | None) -> float | None:
-    return round(value, 2) if value is not None else None
+_r = rounded
 
 
 def _stat(stat: Stat) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from lti_app.models.feedback import GROUP_LABELS, MANAGER, RATER_GROUPS, SELF
@@ -271,6 +272,21 @@ def pool_ratings(responses: Sequence[Response], plan: GroupPlan) -> _Pool:
             pool.add(item_id, bucket, value)
             pool.add(item_id, _OTHERS, value)
     return pool
+
+
+def rounded(value: float | None, places: int = 2) -> float | None:
+    """Half up, as people round by hand (3.125 -> 3.13; binary floats and Python's ``round`` say 3.12)."""
+    if value is None:
+        return None
+    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def format_number(value: float | None, signed: bool = False) -> str:
+    """Two decimals for every page, API body and PDF, so they always agree."""
+    if value is None:
+        return "-"
+    shown = rounded(value)
+    return f"{shown:+.2f}" if signed else f"{shown:.2f}"
 
 
 def shuffled(bodies: Iterable[str], seed: str) -> tuple[str, ...]:

@@ -171,6 +171,11 @@ def revise_template(
     if latest.frozen:
         latest = _add_version(session, template, definition)
     else:
+        # Delete the old questions first: the unit of work would insert the new ones before deleting, and
+        # trip over the (version, competency key) unique constraint.
+        latest.items.clear()
+        latest.competencies.clear()
+        session.flush()
         _fill(latest, definition)
     session.flush()
     return latest

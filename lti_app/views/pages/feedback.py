@@ -27,6 +27,7 @@ from lti_app.services.access import Actor
 from lti_app.services.feedback import answering, cycles, mail, nominations, report, templates
 from lti_app.services.feedback.definitions import to_text
 from lti_app.services.feedback.pdf import render_report_pdf
+from lti_app.services.feedback.scoring import format_number
 from lti_app.web.auth import current_actor
 from lti_app.web.templating import launch_url
 
@@ -68,9 +69,9 @@ def _course(actor: Actor) -> int:
     return actor.course_id
 
 
-def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+def _render(page: str, status: int = 200, /, **context: Any) -> tuple[str, int]:
     context.setdefault("page_messages", _messages())
-    return render_template(template, group_labels=GROUP_LABELS, **context), status
+    return render_template(page, group_labels=GROUP_LABELS, fmtnum=format_number, **context), status
 
 
 # ------------------------------------------------------------------------------------------ cycles

@@ -131,5 +131,57 @@ def test_query_count_does_not_grow_with_pairs(db_session) -> None:
     assert few <= 12, "\n".join(statements_seen)
 
 
-def test_month_keys_cross_the_year() -> None:
-    assert momentum.month_keys(date(2026, 2, 10), 4) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+def test_journal_query_count_does_not_grow_with_entries(db_session) -> None:
+    from lti_app.services import diary, goals
+
+    people = cast(diary_readable_by_trainers=True)
+    rel_id = people.relationship.id
+
+    def add(n: int) -> None:
+        for k in range(n):
+            goal = goals.create_goal(
+                db_session,
+                people.actor("mentee"),
+                goals.GoalInput(title=f"G{k}", milestones=[goals.MilestoneInput("M")]),
+                relationship_id=rel_id,
+            )
+            goals.record_progress(db_session, people.actor("mentee"), goal.id, progress=10)
+            diary.create_entry(
+                db_session,
+                people.actor("mentee"),
+                rel_id,
+                diary.EntryInput(
+                    kind="meeting",
+                    occurred_on=TODAY,
+                    title=f"E{k}",
+                    goal_ids=[goal.id],
+                    action_items=[diary.ActionItemInput(text="A", owner_id=people.mentor.id, due_on=TODAY)],
+                ),
+                today=TODAY,
+            )
+        db_session.commit()
+
+    statements_seen: list[str] = []
+
+    def run(who: str) -> int:
+        db_session.expire_all()
+        actor = people.actor(who)
+        with counted_queries() as statements:
+            page = diary.journal(db_session, actor, rel_id, today=TODAY)
+            for entry in page.entries:  # what the template touches
+                _ = [(i.owner.display_name if i.owner else "") for i in entry.action_items]
+                _ = [g.title for g in entry.goals] + [entry.author.display_name]
+            for goal in page.goals:
+                _ = [goal.owner.display_name, len(goal.milestones), len(goal.history)]
+            _ = [m.person.display_name for m in page.members]
+        statements_seen[:] = [" ".join(s.split())[:90] for s in statements]
+        return len(statements)
+
+    add(2)
+    few = {who: run(who) for who in ("mentee", "trainer")}
+    add(12)
+    many = {who: run(who) for who in ("mentee", "trainer")}
+    assert many == few
+    # access (3), entries with items, owners, goals, authors (5), meetings, items due with owners (3), goals
+    # with milestones, history, owners (4), check-in due and list (2), members with people (2): 20 at most
+    assert max(few.values()) <= 20, statements_seen

@@ -54,7 +54,7 @@ def launch_store(app: Flask) -> LaunchStore:
     if store is None:
         settings = settings_of(app)
         if settings.redis_url:
-            store = RedisStore.from_url(settings.redis_url, settings.extra.get("redis_key_prefix", "tandem:"))
+            store = RedisStore.from_url(settings.redis_url)
         else:
             store = DatabaseStore(lambda: db.session())
         app.extensions[STORE_KEY] = store

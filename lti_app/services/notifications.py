@@ -34,6 +34,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "request.expired": ("Request expired", "A request in {programme} expired without an answer."),
     "relationship.started": ("Relationship started", "Your relationship in {programme} has started."),
     "relationship.created": ("New relationship", "A trainer paired you with {others} in {programme}."),
+    "relationship.proposed": (
+        "New match",
+        "A trainer matched you with {others} in {programme}; accept or decline the match.",
+    ),
+    "relationship.retracted": ("Match withdrawn", "A trainer withdrew a proposed match in {programme}."),
     "relationship.paused": ("Relationship paused", "Your relationship in {programme} was paused."),
     "relationship.resumed": ("Relationship resumed", "Your relationship in {programme} is active again."),
     "relationship.ended": ("Relationship ended", "Your relationship in {programme} was ended."),
@@ -50,8 +55,10 @@ KINDS: dict[str, tuple[str, str]] = {
 
 
 class _Blank(dict[str, Any]):
+    """A notification whose params lack a name still reads as a sentence."""
+
     def __missing__(self, key: str) -> str:
-        return "someone"
+        return {"programme": "a programme", "others": "other people"}.get(key, "someone")
 
 
 def render(notification: Notification) -> str:

@@ -18,12 +18,10 @@ Typical use::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,10 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from lti_app.demo_lms import vocab
 from lti_app.demo_lms.dynreg import (
@@ -57,7 +52,6 @@ from lti_app.demo_lms.platform import (
     ResourceLink,
     User,
     authorize,
-    auto_submit_form,
     jwks,
     login_initiation,
     role_uris,
@@ -66,19 +60,12 @@ from lti_app.demo_lms.services import (
     LineItem,
     Member,
     Score,
-    lineitem_json,
-    link_header,
-    media_type,
-    membership_container,
-    paginate,
     parse_lineitem,
     parse_score,
-    result_json,
     role_matches,
     with_query,
 )
 from lti_app.demo_lms.tool_messages import (
-    AccessToken,
     AccessTokenStore,
     ReplayCache,
     decode_deep_linking_response,
@@ -87,25 +74,8 @@ from lti_app.demo_lms.tool_messages import (
     peek_client_id,
 )
 
-from .faults import Fault, FaultInjector, RecordedRequest, RequestLog
-
-ENDPOINTS: tuple[str, ...] = (
-    "jwks",
-    "auth",
-    "token",
-    "openid-configuration",
-    "register",
-    "nrps",
-    "lineitems",
-    "lineitem",
-    "scores",
-    "results",
-    "deep_linking_return",
-    "launch",
-)
-"""Endpoint names, for fault injection and request counts."""
-
-MAX_BODY = 2 * 1024 * 1024
+from .faults import FaultInjector, RequestLog
+from .wsgi import ENDPOINTS, PlatformWsgi, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -164,27 +134,6 @@ class DeepLinkReturn:
     claims: Mapping[str, Any]
     content_items: list[dict[str, Any]]
     created_links: list[ResourceLink]
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Keep the test output clean: no access log lines per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
-class _LimitedRequest(Request):
-    # Oversized bodies are refused with 413 before anything parses them.
-    max_content_length = MAX_BODY
-    max_form_memory_size = MAX_BODY
-
-
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str, *, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = dict(headers or {})
 
 
 ToolJwksProvider = Callable[[PlatformConfig], Mapping[str, Any]]
@@ -272,25 +221,6 @@ class TestPlatform:
         self._port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._url_map = Map(
-            [
-                Rule("/jwks", endpoint="jwks"),
-                Rule("/.well-known/jwks.json", endpoint="jwks"),
-                Rule("/auth", endpoint="auth"),
-                Rule("/token", endpoint="token"),
-                Rule("/openid-configuration", endpoint="openid-configuration"),
-                Rule("/.well-known/openid-configuration", endpoint="openid-configuration"),
-                Rule("/register", endpoint="register"),
-                Rule("/nrps/<context_id>/memberships", endpoint="nrps"),
-                Rule("/ags/<context_id>/lineitems", endpoint="lineitems"),
-                Rule("/ags/<context_id>/lineitems/<item_id>/lineitem", endpoint="lineitem"),
-                Rule("/ags/<context_id>/lineitems/<item_id>/lineitem/scores", endpoint="scores"),
-                Rule("/ags/<context_id>/lineitems/<item_id>/lineitem/results", endpoint="results"),
-                Rule("/deep_linking/return", endpoint="deep_linking_return"),
-                Rule("/launch/<hint>", endpoint="launch"),
-            ],
-            strict_slashes=False,
-        )
         if tool_url is not None:
             self.add_tool(tool_url)
 
@@ -343,7 +273,7 @@ class TestPlatform:
     def _bind(self) -> BaseWSGIServer:
         if self._server is None:
             self._server = make_server(
-                self._host, self._port, self._wsgi, threaded=True, request_handler=_QuietHandler
+                self._host, self._port, PlatformWsgi(self), threaded=True, request_handler=QuietHandler
             )
             self._port = self._server.socket.getsockname()[1]
         return self._server
@@ -900,150 +830,17 @@ class TestPlatform:
         """Expire every issued access token: the tool's next service call gets 401."""
         self.access_tokens.expire_all()
 
-    # ------------------------------------------------------------------------------------------- the WSGI app
+    # --------------------------------------------------------------- services (what the HTTP layer asks)
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = _LimitedRequest(environ)
-        adapter = self._url_map.bind_to_environ(environ)
-        try:
-            endpoint, args = adapter.match(return_rule=False)
-        except HTTPException:
-            return Response("Not Found", status=404)(environ, start_response)
-        endpoint = str(endpoint)
-        if self.latency:
-            time.sleep(self.latency)
-        fault = self.faults.next_for(endpoint)
-        body = b""
-        try:
-            body = request.get_data(cache=True)
-        except RequestEntityTooLarge:
-            response = Response("Request Entity Too Large", status=413)
-        else:
-            response = self._respond(request, endpoint, dict(args), fault)
-        if fault is not None and fault.drop:
-            self._drop(environ)
-        self.log.record(
-            RecordedRequest(
-                endpoint,
-                request.method,
-                request.path,
-                request.query_string.decode("latin-1"),
-                response.status_code,
-                dict(request.headers),
-                body,
-                fault,
-            )
-        )
-        return response(environ, start_response)
-
-    def _respond(
-        self, request: Request, endpoint: str, args: dict[str, Any], fault: Fault | None
-    ) -> Response:
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.drop:
-                return Response(b"", status=200)
-            if fault.status is not None:
-                payload = fault.body if fault.body is not None else f"injected fault: {fault.status}"
-                return Response(
-                    payload,
-                    status=fault.status,
-                    headers=dict(fault.headers),
-                    content_type=fault.content_type or "text/plain; charset=utf-8",
-                )
-        try:
-            response = self._dispatch(request, endpoint, args)
-        except _HttpError as exc:
-            response = Response(
-                exc.message, status=exc.status, headers=exc.headers, content_type="text/plain; charset=utf-8"
-            )
-        except PlatformError as exc:
-            response = _json(exc.as_json(), status=exc.status)
-        except Exception as exc:  # a bug here must reach the test as a 500
-            with self._lock:
-                self.errors.append(exc)
-            response = Response(f"platform error: {exc!r}", status=500, content_type="text/plain")
-        if fault is not None:
-            if fault.content_type:
-                response.headers["Content-Type"] = fault.content_type
-            if fault.truncate:
-                data = response.get_data()
-                response.set_data(data[: len(data) // 2] if len(data) > 1 else b"{")
-            for name, value in fault.headers.items():
-                response.headers[name] = value
-        return response
-
-    @staticmethod
-    def _drop(environ: Mapping[str, Any]) -> None:
-        connection = environ.get("werkzeug.socket")
-        if isinstance(connection, socket.socket):
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def _dispatch(self, request: Request, endpoint: str, args: dict[str, Any]) -> Response:
-        handlers: dict[str, Callable[..., Response]] = {
-            "jwks": self._serve_jwks,
-            "auth": self._serve_auth,
-            "token": self._serve_token,
-            "openid-configuration": self._serve_openid_configuration,
-            "register": self._serve_register,
-            "nrps": self._serve_nrps,
-            "lineitems": self._serve_lineitems,
-            "lineitem": self._serve_lineitem,
-            "scores": self._serve_scores,
-            "results": self._serve_results,
-            "deep_linking_return": self._serve_deep_linking_return,
-            "launch": self._serve_launch_page,
-        }
-        return handlers[endpoint](request, **args)
-
-    # ----------------------------------------------------------------------------------- endpoint handlers
-
-    def _serve_jwks(self, request: Request) -> Response:
-        _allow(request, "GET")
-        return _json(self.jwks())
-
-    def _serve_launch_page(self, request: Request, hint: str) -> Response:
-        _allow(request, "GET")
-        with self._lock:
-            pending = self.launches.get(hint)
-        if pending is None:
-            raise _HttpError(404, "unknown launch")
-        initiation = login_initiation(pending.config, pending.user, pending.launch)
-        return Response(initiation.html(), content_type="text/html; charset=utf-8")
-
-    def _serve_auth(self, request: Request) -> Response:
-        _allow(request, "GET", "POST")
-        params = {**request.args.to_dict(), **request.form.to_dict()}
-        try:
-            answer = self.authorize_request(params)
-        except PlatformError as exc:
-            if exc.redirectable:
-                # OIDC Core §3.1.2.6: report the error to the (validated) redirect_uri.
-                fields = {"error": exc.error, "error_description": exc.description}
-                if params.get("state"):
-                    fields["state"] = params["state"]
-                return Response(
-                    auto_submit_form(params["redirect_uri"], fields), content_type="text/html; charset=utf-8"
-                )
-            return Response(
-                f"<!DOCTYPE html><p>{exc.error}: {exc.description}</p>",
-                status=exc.status,
-                content_type="text/html; charset=utf-8",
-            )
-        return Response(answer.html(), content_type="text/html; charset=utf-8")
-
-    def _serve_token(self, request: Request) -> Response:
-        _allow(request, "POST")
-        form = request.form.to_dict()
+    def issue_token(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """The token endpoint's decision for a client-credentials request (see ``issue_access_token``)."""
         try:
             config = self.config(peek_client_id(form))
         except LookupError:
             raise PlatformError("invalid_client", "unknown client id", status=401) from None
         if config.client_id in self.pending_client_ids:
             raise PlatformError("invalid_client", "the tool is not activated yet", status=401)
-        answer = issue_access_token(
+        return issue_access_token(
             config,
             form,
             lambda: self.tool_jwks_for(config),
@@ -1051,23 +848,13 @@ class TestPlatform:
             token_store=self.access_tokens,
             lifetime=self.access_token_lifetime,
         )
-        # Moodle quirk (svc_01_token.json): the token JSON comes labelled text/html.
-        content_type = "text/html; charset=utf-8" if self.product_family == vocab.PRODUCT_MOODLE else None
-        return _json(answer, content_type=content_type)
 
-    def _serve_openid_configuration(self, request: Request) -> Response:
-        _allow(request, "GET")
-        return _json(self.openid_configuration())
-
-    def _serve_register(self, request: Request) -> Response:
-        _allow(request, "POST")
-        if media_type(request.content_type) != "application/json":
-            raise PlatformError("invalid_client_metadata", "registration requests are application/json")
-        payload = _json_body(request)
+    def register(self, metadata: Any, authorization: str) -> ToolRegistration:
+        """Dynamic Registration: validate the tool's metadata and add its client id and deployment."""
         _, deployment = self._new_ids(None, None)
         registration = register_tool(
-            payload,
-            request.headers.get("Authorization", ""),
+            metadata,
+            authorization,
             keys=self.keys,
             deployment_id=deployment,
             used_tokens=self._used_registration_tokens,
@@ -1078,237 +865,132 @@ class TestPlatform:
             self.configs.append(config)
             if not self.auto_activate_registrations:
                 self.pending_client_ids.add(config.client_id)
-        return _json(dict(registration.response))
+        return registration
 
-    def _require_token(self, request: Request, *scopes: str) -> AccessToken:
-        header = request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        token = self.access_tokens.get(value.strip()) if scheme.lower() == "bearer" else None
-        if token is None or not token.allows(*scopes):
-            # Moodle answers 401 both for a bad token and for a token without the needed scope.
-            reason = (
-                "invalid_token" if token is None or time.time() >= token.expires_at else "insufficient_scope"
-            )
-            raise _HttpError(
-                401, f"Unauthorized: {reason}", headers={"WWW-Authenticate": f'Bearer error="{reason}"'}
-            )
-        return token
+    def roster(
+        self, course: Course | str, *, role: str | None = None, since: int | None = None
+    ) -> tuple[list[Member], int]:
+        """NRPS members (optionally of one role) and the change mark to ask for differences from.
 
-    def _check_type_id(self, request: Request) -> None:
-        if not self.require_type_id:
-            return
-        type_id = request.args.get("type_id")
-        if type_id is None or type_id not in {c.deployment_id for c in self.configs}:
-            # Moodle: without ?type_id= an AGS request is treated as LTI 2 and refused.
-            raise _HttpError(403, "Forbidden: type_id is missing or unknown (keep the line item URL's query)")
-
-    def _context(self, context_id: str) -> Course:
-        course = self.courses.get(context_id)
-        if course is None:
-            raise _HttpError(404, f"Not Found: Course {context_id} doesn't exist.")
-        return course
-
-    def _line_item(self, context_id: str, item_id: str) -> LineItem:
-        item = self.line_items.get(item_id)
-        if item is None or item.context_id != context_id or item_id in self._deleted_line_items:
-            raise _HttpError(404, f"Not Found: Grade item {item_id} doesn't exist.")
-        return item
-
-    def _service_config(self, token: AccessToken, request: Request) -> PlatformConfig:
-        type_id = request.args.get("type_id")
-        for config in self.configs:
-            if config.client_id == token.client_id and (type_id is None or config.deployment_id == type_id):
-                return config
-        return self.config(token.client_id)
-
-    def _serve_nrps(self, request: Request, context_id: str) -> Response:
-        _allow(request, "GET")
-        token = self._require_token(request, vocab.SCOPE_NRPS)
-        course = self._context(context_id)
-        config = self._service_config(token, request)
-        since = request.args.get("since")
+        With ``since`` only memberships changed after that mark, removals included as ``Deleted`` (NRPS
+        2.0 §2.4.2); otherwise the current roster without the removed.
+        """
+        course_id = self._course(course).id
         with self._lock:
-            enrolments = list(self.enrolments.get(course.id, {}).values())
-            latest = max((e.changed for e in enrolments), default=0)
+            enrolments = list(self.enrolments.get(course_id, {}).values())
+        latest = max((e.changed for e in enrolments), default=0)
         if since is not None:
-            # NRPS 2.0 §2.4.2 differences: only the memberships changed since, including removals.
-            enrolments = [e for e in enrolments if e.changed > int(since or 0)]
+            enrolments = [e for e in enrolments if e.changed > since]
         else:
             enrolments = [e for e in enrolments if e.status != "Deleted"]
         members = [
             Member(self.users[e.user_id], tuple(role_uris(e.roles, self.product_family)), e.status)
             for e in enrolments
         ]
-        role = request.args.get("role")
         if role:
             members = [m for m in members if role_matches(m.roles, role)]
-        messages = self._rlid_messages(course, request.args.get("rlid"), members, config)
-        limit = _int_arg(request, "limit") or self.nrps_page_size
-        offset = _int_arg(request, "from") or 0
-        page, following = paginate(members, limit, offset)
-        url = config.memberships_url.format(context_id=quote(course.id, safe=""))
-        links: dict[str, str] = {}
-        request_url = self.base_url + request.full_path.rstrip("?")
-        if following is not None:
-            links["next"] = with_query(request_url, limit=limit or 0, **{"from": following})
-        else:
-            links["differences"] = with_query(url, since=latest)
-        document = membership_container(
-            url, course, page, self.product_family, short_roles=self.nrps_short_roles, messages=messages
-        )
-        response = _json(document, content_type=vocab.MEDIA_MEMBERSHIP_CONTAINER + "; charset=utf-8")
-        response.headers["Link"] = link_header(links)
-        return response
+        return members, latest
 
-    def _rlid_messages(
-        self, course: Course, rlid: str | None, members: list[Member], config: PlatformConfig
-    ) -> dict[str, Any] | None:
-        if not rlid:
-            return None
+    def resource_link_messages(
+        self, course: Course, rlid: str, members: Iterable[Member], config: PlatformConfig
+    ) -> dict[str, Any]:
+        """The ``message`` NRPS adds per member when asked about one resource link (NRPS 2.0 §3.2)."""
         if not any(link.id == rlid for link in self.resource_links.get(course.id, [])):
-            raise _HttpError(404, f"Not Found: resource link {rlid} doesn't exist.")
+            raise LookupError(f"resource link {rlid} doesn't exist")
+        custom = self._link_custom.get((course.id, rlid))
         messages: dict[str, Any] = {}
         for member in members:
             message: dict[str, Any] = {vocab.CLAIM_MESSAGE_TYPE: vocab.MSG_RESOURCE_LINK}
-            custom = self._link_custom.get((course.id, rlid))
             if custom:
                 message[vocab.CLAIM_CUSTOM] = dict(custom)
             if self.product_family == vocab.PRODUCT_MOODLE:
+                # Moodle repeats the LTI 1.1 outcome claim (svc_03_nrps_learners_rlid.json).
+                data = {"instanceid": rlid, "userid": member.user.id, "typeid": config.deployment_id}
                 message[vocab.CLAIM_BASIC_OUTCOME] = {
-                    "lis_result_sourcedid": json.dumps(
-                        {
-                            "data": {
-                                "instanceid": rlid,
-                                "userid": member.user.id,
-                                "typeid": config.deployment_id,
-                            }
-                        }
-                    ),
+                    "lis_result_sourcedid": json.dumps({"data": data}),
                     "lis_outcome_service_url": config.outcome_service_url,
                 }
             messages[member.user.id] = [message]
         return messages
 
-    def _serve_lineitems(self, request: Request, context_id: str) -> Response:
-        _allow(request, "GET", "POST")
-        self._check_type_id(request)
-        course = self._context(context_id)
-        if request.method == "POST":
-            token = self._require_token(request, vocab.SCOPE_LINEITEM)
-            self._require_media_type(request, vocab.MEDIA_LINEITEM)
-            fields = parse_lineitem(_json_body(request))
-            item = self.add_line_item(
-                course,
-                fields.pop("label"),
-                fields.pop("score_maximum"),
-                resource_link_id=fields.pop("resource_link_id"),
-                resource_id=fields.pop("resource_id"),
-                tag=fields.pop("tag"),
-            )
-            item.start_date_time = fields["start_date_time"]
-            item.end_date_time = fields["end_date_time"]
-            item.extra = fields["extra"]
-            config = self._service_config(token, request)
-            return _json(
-                lineitem_json(item, self.lineitem_url(item, config), self.product_family),
-                status=201,
-                content_type=vocab.MEDIA_LINEITEM + "; charset=utf-8",
-            )
-        token = self._require_token(request, vocab.SCOPE_LINEITEM, vocab.SCOPE_LINEITEM_READONLY)
-        config = self._service_config(token, request)
+    def find_line_item(self, context_id: str, item_id: str) -> LineItem | None:
+        with self._lock:
+            item = self.line_items.get(item_id)
+            gone = item_id in self._deleted_line_items
+        return item if item is not None and item.context_id == context_id and not gone else None
+
+    def line_items_of(self, course: Course | str, **filters: str) -> list[LineItem]:
+        """A course's line items, filtered on ``resource_link_id``, ``resource_id``, ``tag`` (AGS §3.2.4)."""
+        course_id = self._course(course).id
         with self._lock:
             items = [
                 i
                 for i in self.line_items.values()
-                if i.context_id == course.id and i.id not in self._deleted_line_items
+                if i.context_id == course_id and i.id not in self._deleted_line_items
             ]
-        for arg, attribute in (
-            ("resource_link_id", "resource_link_id"),
-            ("resource_id", "resource_id"),
-            ("tag", "tag"),
-        ):
-            wanted = request.args.get(arg)
-            if wanted is not None:
-                items = [i for i in items if getattr(i, attribute) == wanted]
-        limit = _int_arg(request, "limit")
-        page, following = paginate(items, limit, _int_arg(request, "from") or 0)
-        # Moodle answers a bare JSON array (svc_04_ags_lineitems.json).
-        response = _json(
-            [lineitem_json(i, self.lineitem_url(i, config), self.product_family) for i in page],
-            content_type=vocab.MEDIA_LINEITEM_CONTAINER + "; charset=utf-8",
+        return [i for i in items if all(getattr(i, name) == value for name, value in filters.items())]
+
+    def create_line_item(self, course: Course | str, payload: Any) -> LineItem:
+        """A line item the tool POSTs (validated by ``parse_lineitem``)."""
+        fields = parse_lineitem(payload)
+        item = self.add_line_item(
+            course,
+            fields["label"],
+            fields["score_maximum"],
+            resource_link_id=fields["resource_link_id"],
+            resource_id=fields["resource_id"],
+            tag=fields["tag"],
         )
-        if following is not None:
-            next_url = with_query(
-                self.base_url + request.full_path.rstrip("?"), limit=limit or 0, **{"from": following}
-            )
-            response.headers["Link"] = link_header({"next": next_url})
-        return response
-
-    def _serve_lineitem(self, request: Request, context_id: str, item_id: str) -> Response:
-        _allow(request, "GET", "PUT", "DELETE")
-        self._check_type_id(request)
-        self._context(context_id)
-        item = self._line_item(context_id, item_id)
-        if request.method == "GET":
-            token = self._require_token(request, vocab.SCOPE_LINEITEM, vocab.SCOPE_LINEITEM_READONLY)
-        else:
-            token = self._require_token(request, vocab.SCOPE_LINEITEM)
-        config = self._service_config(token, request)
-        if request.method == "DELETE":
-            with self._lock:
-                self._deleted_line_items.add(item.id)
-            return Response(status=204)
-        if request.method == "PUT":
-            self._require_media_type(request, vocab.MEDIA_LINEITEM)
-            fields = parse_lineitem(_json_body(request))
-            with self._lock:
-                item.label = fields["label"]
-                item.score_maximum = fields["score_maximum"]
-                item.resource_id = fields["resource_id"] or item.resource_id
-                item.tag = fields["tag"] or item.tag
-                item.start_date_time = fields["start_date_time"] or item.start_date_time
-                item.end_date_time = fields["end_date_time"] or item.end_date_time
-        return _json(
-            lineitem_json(item, self.lineitem_url(item, config), self.product_family),
-            content_type=vocab.MEDIA_LINEITEM + "; charset=utf-8",
-        )
-
-    def _require_media_type(self, request: Request, expected: str) -> None:
-        if media_type(request.content_type) != expected:
-            # Moodle answers 400 to a body of the wrong media type (ltiservice_gradebookservices).
-            status = 400 if self.product_family == vocab.PRODUCT_MOODLE else 415
-            raise _HttpError(status, f"Content-Type must be {expected}, not {request.content_type!r}")
-
-    def _serve_scores(self, request: Request, context_id: str, item_id: str) -> Response:
-        _allow(request, "POST")
-        self._check_type_id(request)
-        token = self._require_token(request, vocab.SCOPE_SCORE)
-        self._require_media_type(request, vocab.MEDIA_SCORE)
-        course = self._context(context_id)
-        item = self._line_item(context_id, item_id)
-        try:
-            score = parse_score(_json_body(request))
-        except PlatformError as exc:
-            self._reject_score(400, exc.description, request)
-            raise _HttpError(400, f"Incorrect score received: {exc.description}") from exc
         with self._lock:
-            enrolment = self.enrolments.get(course.id, {}).get(score.user_id)
+            item.start_date_time = fields["start_date_time"]
+            item.end_date_time = fields["end_date_time"]
+            item.extra = fields["extra"]
+        return item
+
+    def update_line_item(self, item: LineItem, payload: Any) -> None:
+        """A line item the tool PUTs: label and maximum replaced, other fields kept unless given."""
+        fields = parse_lineitem(payload)
+        with self._lock:
+            item.label = fields["label"]
+            item.score_maximum = fields["score_maximum"]
+            item.resource_id = fields["resource_id"] or item.resource_id
+            item.tag = fields["tag"] or item.tag
+            item.start_date_time = fields["start_date_time"] or item.start_date_time
+            item.end_date_time = fields["end_date_time"] or item.end_date_time
+
+    def delete_line_item(self, item: LineItem) -> None:
+        with self._lock:
+            self._deleted_line_items.add(item.id)
+
+    def accept_score(self, item: LineItem, payload: Any, *, client_id: str) -> tuple[int, str] | None:
+        """Record a score for ``item`` as Moodle would, or say why not: ``(status, reason)``.
+
+        Moodle refuses (400) a malformed score or one for someone not in the course, and (409) a score
+        whose timestamp is not later than the last one for that user and line item, even an equal one.
+        """
+        try:
+            score = parse_score(payload)
+        except PlatformError as exc:
+            return self._refuse_score(400, f"Incorrect score received: {exc.description}", payload)
+        with self._lock:
+            enrolment = self.enrolments.get(item.context_id, {}).get(score.user_id)
             if enrolment is None or enrolment.status == "Deleted":
-                self._reject_score(400, "user is not in the course", request)
-                raise _HttpError(400, f"Incorrect score received: user {score.user_id} is not in the course")
-            previous = [
-                s for s in self.received_scores if s.line_item_id == item.id and s.user_id == score.user_id
-            ]
-            if previous and max(s.score.at for s in previous) >= score.at:
-                # Moodle: "Refusing score with an earlier timestamp" (409), also for an equal one.
-                self._reject_score(409, "timestamp not later than the last score", request)
-                raise _HttpError(
-                    409,
-                    f"Refusing score with an earlier timestamp for item {item.id} and user {score.user_id}",
+                return self._refuse_score(
+                    400, f"Incorrect score received: user {score.user_id} is not in the course", payload
                 )
+            previous = [
+                s.score.at
+                for s in self.received_scores
+                if s.line_item_id == item.id and s.user_id == score.user_id
+            ]
+            if previous and max(previous) >= score.at:
+                reason = (
+                    f"Refusing score with an earlier timestamp for item {item.id} and user {score.user_id}"
+                )
+                return self._refuse_score(409, reason, payload)
             self.received_scores.append(
                 ReceivedScore(
-                    context_id=course.id,
+                    context_id=item.context_id,
                     line_item_id=item.id,
                     user_id=score.user_id,
                     score_given=score.score_given if score.counts_as_grade else None,
@@ -1317,55 +999,25 @@ class TestPlatform:
                     grading_progress=score.grading_progress,
                     timestamp=score.timestamp,
                     comment=score.comment,
-                    client_id=token.client_id,
+                    client_id=client_id,
                     received_at=time.time(),
                     raw=score.raw,
                     score=score,
                 )
             )
-        # Moodle answers 200 with an empty body labelled as a score (svc_06_ags_post_score.json).
-        return Response(b"", status=200, content_type=vocab.MEDIA_SCORE + "; charset=utf-8")
+        return None
 
-    def _reject_score(self, status: int, reason: str, request: Request) -> None:
-        try:
-            raw = json.loads(request.get_data(as_text=True) or "null")
-        except ValueError:
-            raw = {"_unparsed": request.get_data(as_text=True)}
+    def _refuse_score(self, status: int, reason: str, payload: Any) -> tuple[int, str]:
         with self._lock:
-            self.rejected_scores.append((status, reason, raw if isinstance(raw, dict) else {"_body": raw}))
-
-    def _serve_results(self, request: Request, context_id: str, item_id: str) -> Response:
-        _allow(request, "GET")
-        self._check_type_id(request)
-        token = self._require_token(request, vocab.SCOPE_RESULT_READONLY)
-        self._context(context_id)
-        item = self._line_item(context_id, item_id)
-        config = self._service_config(token, request)
-        finals = [s for (line_item_id, _), s in self.final_scores(item.id).items() if line_item_id == item.id]
-        wanted = request.args.get("user_id")
-        if wanted is not None:
-            finals = [s for s in finals if s.user_id == wanted]
-        limit = _int_arg(request, "limit")
-        page, following = paginate(finals, limit, _int_arg(request, "from") or 0)
-        url = self.lineitem_url(item, config)
-        response = _json(
-            [result_json(item, url, s.score) for s in page],
-            content_type=vocab.MEDIA_RESULT_CONTAINER + "; charset=utf-8",
-        )
-        if following is not None:
-            next_url = with_query(
-                self.base_url + request.full_path.rstrip("?"), limit=limit or 0, **{"from": following}
+            self.rejected_scores.append(
+                (status, reason, payload if isinstance(payload, dict) else {"_body": payload})
             )
-            response.headers["Link"] = link_header({"next": next_url})
-        return response
+        return status, reason
 
-    def _serve_deep_linking_return(self, request: Request) -> Response:
-        _allow(request, "POST")
-        token = request.form.get("JWT", "")
-        hint = request.args.get("launch", "")
-        result = self.receive_deep_linking_response(token, hint)
-        titles = ", ".join(link.title for link in result.created_links) or "nothing"
-        return Response(f"<!DOCTYPE html><p>Added: {titles}</p>", content_type="text/html; charset=utf-8")
+    def results(self, item: LineItem, *, user_id: str | None = None) -> list[ReceivedScore]:
+        """The standing score of each user on ``item`` (what AGS results report)."""
+        standing = [s for (item_id, _), s in self.final_scores(item.id).items() if item_id == item.id]
+        return [s for s in standing if user_id is None or s.user_id == user_id]
 
     def receive_deep_linking_response(self, token: str, hint: str) -> DeepLinkReturn:
         """Verify and apply a Deep Linking response for the launch ``hint`` (what ``/deep_linking/return``
@@ -1430,7 +1082,6 @@ def _quick_key() -> PlatformKey:
         return PlatformKey.from_pem(_shared_key_pem[0])
 
 
-
 def _uid(user: User | str) -> str:
     return user if isinstance(user, str) else user.id
 
@@ -1443,32 +1094,6 @@ def _item_id(item: LineItem | ResourceLink | str | None) -> str | None:
             raise LookupError(f"resource link {item.id!r} has no line item")
         return item.line_item_id
     return item.id
-
-
-def _allow(request: Request, *methods: str) -> None:
-    if request.method not in methods:
-        raise _HttpError(405, f"Method {request.method} not allowed", headers={"Allow": ", ".join(methods)})
-
-
-def _json(data: Any, *, status: int = 200, content_type: str | None = None) -> Response:
-    return Response(json.dumps(data), status=status, content_type=content_type or "application/json")
-
-
-def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(request.get_data(as_text=True))
-    except ValueError as exc:
-        raise PlatformError("invalid_request", f"the body is not JSON: {exc}") from exc
-
-
-def _int_arg(request: Request, name: str) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise _HttpError(400, f"{name} must be an integer") from None
 
 
 def host_of(url: str) -> str:

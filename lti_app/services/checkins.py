@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from lti_app.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from lti_app.models.base import utcnow
 from lti_app.models.checkin import COMMENT_MAX, PAIRING_ANSWERS, PAIRING_NO, CheckIn, PairingAlert
-from lti_app.models.diary import MEETING, DiaryEntry
+from lti_app.models.diary import MEETING, SHARED, DiaryEntry
 from lti_app.models.person import ADMIN, TRAINER, Enrolment
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import ACTIVE, PAUSED, Relationship, RelationshipMember
@@ -62,7 +62,7 @@ def _oversees(session: Session, actor: Actor, relationship: Relationship) -> boo
     return TRAINER in roles or ADMIN in roles
 
 
-def _validate(session: Session, relationship: Relationship, answer: CheckInInput) -> None:
+def _validate(session: Session, relationship: Relationship, person_id: int, answer: CheckInInput) -> None:
     errors: dict[str, list[str]] = {}
     if not 1 <= answer.usefulness <= 5:
         errors["usefulness"] = ["Choose from 1 (not useful) to 5 (very useful)."]
@@ -72,7 +72,15 @@ def _validate(session: Session, relationship: Relationship, answer: CheckInInput
         errors["comment"] = [f"At most {COMMENT_MAX} characters."]
     if answer.entry_id is not None:
         entry = session.get(DiaryEntry, answer.entry_id)
-        if entry is None or entry.relationship_id != relationship.id or entry.kind != MEETING:
+        usable = (
+            entry is not None
+            and entry.relationship_id == relationship.id
+            and entry.kind == MEETING
+            and entry.deleted_at is None
+            # Someone else's private note answers "no such meeting", like any other id.
+            and (entry.visibility == SHARED or entry.author_id == person_id)
+        )
+        if not usable:
             errors["entry_id"] = ["Name a meeting of this relationship."]
     if errors:
         raise ValidationFailed("Some fields are missing or invalid.", details=errors)
@@ -88,7 +96,7 @@ def answer_checkin(
         raise PermissionDenied("Only the people in this relationship check in on it.")
     if relationship.status not in (ACTIVE, PAUSED):
         raise RuleViolation("This relationship is closed: check-ins are for running relationships.")
-    _validate(session, relationship, answer)
+    _validate(session, relationship, actor.person_id, answer)
     now = now or utcnow()
     period = f"meeting:{answer.entry_id}" if answer.entry_id is not None else _month(now)
     fields = {"usefulness": answer.usefulness, "pairing": answer.pairing, "comment": answer.comment or ""}

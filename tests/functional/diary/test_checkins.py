@@ -165,3 +165,41 @@ def test_checkin_due_and_answered(db_session, monkeypatch) -> None:
     assert not checkins.checkin_due(db_session, people.actor("trainer"), people.relationship.id, now=NOV)
     assert [e.kind for e in seen] == [events.CHECKIN_ANSWERED]
     assert seen[0].person_ids == (people.mentee.id,)
+
+
+def test_a_checkin_after_a_meeting_names_a_meeting_the_person_may_see(db_session) -> None:
+    from lti_app.services import diary
+
+    people = cast()
+    day = NOV.date()
+    shared = diary.create_entry(
+        db_session,
+        people.actor("mentor"),
+        people.relationship.id,
+        diary.EntryInput(kind="meeting", occurred_on=day, title="Met"),
+        today=day,
+    )
+    private = diary.create_entry(
+        db_session,
+        people.actor("mentor"),
+        people.relationship.id,
+        diary.EntryInput(kind="meeting", occurred_on=day, title="Mine", visibility="private"),
+        today=day,
+    )
+    after = checkins.answer_checkin(
+        db_session,
+        people.actor("mentee"),
+        people.relationship.id,
+        checkins.CheckInInput(usefulness=5, pairing="yes", entry_id=shared.id),
+        now=NOV,
+    )
+    assert after.period == f"meeting:{shared.id}" and after.entry_id == shared.id
+    with pytest.raises(ValidationFailed) as failed:
+        checkins.answer_checkin(
+            db_session,
+            people.actor("mentee"),
+            people.relationship.id,
+            checkins.CheckInInput(usefulness=5, pairing="yes", entry_id=private.id),
+            now=NOV,
+        )
+    assert set(failed.value.details) == {"entry_id"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, current_app, redirect, request
 from marshmallow import Schema, ValidationError
 
 from lti_app.errors import NotFound, ValidationFailed
@@ -77,6 +77,8 @@ class NavState:
         self.is_trainer = actor.is_trainer
         self.is_admin = actor.is_admin
         self.in_course = actor.course_id is not None
+        # The administration pages are another feature's: link them only when they are installed.
+        self.has_admin_home = "admin.home" in current_app.view_functions
 
 
 def nav_state() -> NavState | None:

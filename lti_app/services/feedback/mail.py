@@ -123,7 +123,10 @@ def deliver(
     """Send one outbox row. The caller commits after each one, so a crash never sends a mail twice unknowingly
     nor loses one. Errors are recorded by class name only: messages may quote addresses."""
     now = now or utcnow()
-    mail = session.get(FeedbackMail, mail_id)
+    # Locked (skipping rows another worker holds) so two workers never send the same email.
+    mail = session.scalar(
+        select(FeedbackMail).where(FeedbackMail.id == mail_id).with_for_update(skip_locked=True)
+    )
     if mail is None or mail.status != MAIL_PENDING:
         return Delivery(mail.status if mail else MAIL_DROPPED)
     request = mail.request

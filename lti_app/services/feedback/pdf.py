@@ -143,29 +143,30 @@ def render_report_pdf(report: CycleReport) -> bytes:
         Spacer(1, 4 * mm),
     ]
     group_keys = [b.key for b in results.plan.buckets]
-    header = ["Competency", "Self", "Others", "Spread"]
+    header: list[object] = ["Competency", "Self", "Others", "Spread"]
     header += [b.label for b in results.plan.buckets] + ["Gap", "Flag"]
-    summary = [header, _figures_row("Overall", results.overall, group_keys, styles["cell"])]
+    summary: list[list[object]] = [header]
+    summary.append(_figures_row("Overall", results.overall, group_keys, styles["cell"]))
     summary += [_figures_row(c.title, c.figures, group_keys, styles["cell"]) for c in results.competencies]
     story += [Paragraph("Summary", styles["h2"]), _table(summary, bold_first=True), Spacer(1, 3 * mm)]
     if results.plan.buckets:
         counts = ", ".join(f"{b.label}: {b.responses}" for b in results.plan.buckets)
         story.append(Paragraph(escape(f"Responses per group shown: {counts}."), styles["small"]))
     for competency in results.competencies:
-        rows = [["Item"] + header[1:]]
+        rows: list[list[object]] = [["Item", *header[1:]]]
         rows += [_figures_row(i.prompt, i.figures, group_keys, styles["cell"]) for i in competency.items]
         story.append(KeepTogether([Paragraph(escape(competency.title), styles["h3"]), _table(rows)]))
     if report.changes:
-        rows = [
+        changes: list[list[object]] = [
             ["Competency", "Self before", "Self after", "Change", "Others before", "Others after", "Change"]
         ]
-        rows += [
+        changes += [
             [Paragraph(escape(ch.title), styles["cell"]), fmt(ch.self_before), fmt(ch.self_after),
              fmt(ch.self_change, signed=True), fmt(ch.others_before), fmt(ch.others_after),
              fmt(ch.others_change, signed=True)]
             for ch in report.changes
         ]
-        story += [Paragraph("Before and after", styles["h2"]), _table(rows)]
+        story += [Paragraph("Before and after", styles["h2"]), _table(changes)]
     story.append(Paragraph("Comments", styles["h2"]))
     for block in results.comments:
         story.append(Paragraph(escape(block.prompt), styles["h3"]))

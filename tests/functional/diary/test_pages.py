@@ -295,3 +295,26 @@ def test_momentum_page(app, client, db_session) -> None:
         .status_code
         == 403
     )
+
+
+def test_checkin_after_a_meeting_from_the_journal(app, client, db_session) -> None:
+    from lti_app.models.checkin import CheckIn
+
+    people = cast()
+    entry = diary.create_entry(
+        db_session,
+        people.actor("mentor"),
+        people.relationship.id,
+        diary.EntryInput(kind="meeting", occurred_on=TODAY, title="Met"),
+    )
+    db_session.commit()
+    mentee = Browser(client, app, people.actor("mentee"))
+    html = mentee.get(f"/relationships/{people.relationship.id}/journal").get_data(as_text=True)
+    assert f'name="entry_id" value="{entry.id}"' in html
+    saved = mentee.post(
+        f"/relationships/{people.relationship.id}/checkin",
+        {"usefulness": "4", "pairing": "yes", "entry_id": str(entry.id)},
+    )
+    assert saved.status_code == 303
+    db_session.expire_all()
+    assert db_session.scalars(select(CheckIn.period)).all() == [f"meeting:{entry.id}"]

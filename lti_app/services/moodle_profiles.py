@@ -68,7 +68,7 @@ def parse_field_map(raw: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
         for item in raw:
             moodle_field, sep, target = str(item).partition("=")
             if not sep:
-                errors[moodle_field.strip() or "(empty)"] = "Write each mapping as moodle_field=profile_field."
+                errors[moodle_field.strip() or "(empty)"] = "Write it as moodle_field=profile_field."
                 continue
             pairs.append((moodle_field, target))
     found: dict[str, str] = {}
@@ -254,6 +254,16 @@ class ConnectionCheck:
     def ok(self) -> bool:
         return not self.missing_required
 
+    @property
+    def summary(self) -> str:
+        release = self.release or "release unknown"
+        text = f"Connected to {self.site_name} (Moodle {release}) as {self.username}."
+        if self.missing_required:
+            text += " The token may not call " + ", ".join(self.missing_required) + "; add them in Moodle."
+        if self.missing_optional:
+            text += " Not allowed (optional): " + ", ".join(self.missing_optional) + "."
+        return text
+
 
 @dataclass(frozen=True)
 class MoodleWsSettings:
@@ -280,6 +290,14 @@ def check_connection(url: str, token: str, http: LMSHttp) -> ConnectionCheck:
         missing_required=tuple(f for f in REQUIRED_FUNCTIONS if f not in allowed),
         missing_optional=tuple(f for f in OPTIONAL_FUNCTIONS if f not in allowed),
     )
+
+
+def check_stored(registration: Registration, box: SecretBox, http: LMSHttp) -> ConnectionCheck:
+    """Check the stored URL and token again (after a change on the Moodle side, say)."""
+    url, sealed = registration.moodle_ws_url, registration.moodle_ws_token_sealed
+    if not (url and sealed):
+        raise ValidationFailed("Nothing to check yet: enter the site URL and a token first.")
+    return check_connection(url, box.open(sealed), http)
 
 
 def admin_registration(session: Session, actor: Actor) -> Registration:

@@ -343,11 +343,8 @@ def _insert_people(session: Session, registration_id: int, rows: list[dict[str, 
     ids = {sub: pid for pid, sub in session.execute(statement, rows)}
     missing = [row["sub"] for row in rows if row["sub"] not in ids]
     if missing:  # lost the race to a launch: read the winners' ids
-        ids.update(
-            session.execute(
-                select(P.c.sub, P.c.id).where(P.c.registration_id == registration_id, P.c.sub.in_(missing))
-            ).tuples()
-        )
+        winners = select(P.c.sub, P.c.id).where(P.c.registration_id == registration_id, P.c.sub.in_(missing))
+        ids.update({sub: pid for sub, pid in session.execute(winners)})
     return ids
 
 

@@ -139,7 +139,7 @@ def overview(session: Session, actor: Actor, course_id: int) -> RosterOverview:
             select(Enrolment.status, func.count(Enrolment.id))
             .where(Enrolment.course_id == course_id)
             .group_by(Enrolment.status)
-        ).tuples()
+        ).all()
     )
     registration = session.get(Registration, course.registration_id)
     enrichment = bool(registration and registration.moodle_ws_token_sealed and registration.moodle_field_map)

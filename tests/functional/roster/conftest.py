@@ -160,3 +160,36 @@ def with_moodle_ws(moodle_ws: FakeMoodle, registration: Registration, box: Secre
     reg.moodle_field_map = {"department": "department", "interests": "interests", "skills": "skills"}
     db.session.commit()
     return moodle_ws
+
+
+# ------------------------------------------------------------------------------ pages as a launched person
+
+
+class Browser:
+    """Links and forms carry the launch token, forms the CSRF token a page of that launch would carry."""
+
+    def __init__(self, app: Flask, actor: Any) -> None:
+        from flask import g
+        from flask_wtf.csrf import generate_csrf
+
+        from tests.support.launch import launch_token
+
+        self.client = app.test_client()
+        self.token = launch_token(app, actor)
+        with app.test_request_context("/course/roster", query_string={"lt": self.token}):
+            g.pop("csrf_token", None)  # Flask-WTF caches it on the shared app context's g
+            self.csrf = generate_csrf()
+            g.pop("csrf_token", None)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(path, query_string={"lt": self.token, **params})
+
+    def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True) -> Any:
+        form: dict[str, Any] = {"lt": self.token, **(data or {})}
+        if csrf:
+            form["csrf_token"] = self.csrf
+        return self.client.post(path, data=form)
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        return getattr(self.client, method)(path, headers=headers, **kwargs)

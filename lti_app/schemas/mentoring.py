@@ -336,7 +336,7 @@ class OverviewArgs(_In):
     stale_days = fields.Integer(load_default=7, validate=validate.Range(0, 365))
 
 
-class ParticipantOut(Schema):
+class OverviewParticipantOut(Schema):
     person_id = fields.Integer(attribute="person.id")
     name = fields.String(attribute="person.display_name")
     roles = fields.List(fields.String())
@@ -347,14 +347,14 @@ class ParticipantOut(Schema):
     mentors = fields.List(fields.String())
 
 
-class PairOut(Schema):
+class OverviewPairOut(Schema):
     relationship_id = fields.Integer(attribute="relationship.id")
     status = fields.String(attribute="relationship.status")
     mentors = fields.List(fields.String())
     mentees = fields.List(fields.String())
 
 
-class PendingOut(Schema):
+class OverviewPendingOut(Schema):
     relationship_id = fields.Integer(attribute="relationship.id")
     asker = fields.String()
     receivers = fields.List(fields.String())
@@ -365,11 +365,11 @@ class PendingOut(Schema):
 class OverviewOut(Schema):
     programme_id = fields.Integer(attribute="programme.id")
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
-    participants = fields.List(fields.Nested(ParticipantOut))
-    mentors = fields.List(fields.Nested(ParticipantOut))
-    unmatched = fields.List(fields.Nested(ParticipantOut))
-    pairs = fields.List(fields.Nested(PairOut))
-    stale_requests = fields.List(fields.Nested(PendingOut))
+    participants = fields.List(fields.Nested(OverviewParticipantOut))
+    mentors = fields.List(fields.Nested(OverviewParticipantOut))
+    unmatched = fields.List(fields.Nested(OverviewParticipantOut))
+    pairs = fields.List(fields.Nested(OverviewPairOut))
+    stale_requests = fields.List(fields.Nested(OverviewPendingOut))
 
 
 # ------------------------------------------------------------------------------------------------ HTML forms

@@ -15,9 +15,12 @@ from tests.support.launch import launch_token
 
 
 class Browser:
-    def __init__(self, app: Flask, client: FlaskClient, actor: Actor) -> None:
+    def __init__(
+        self, app: Flask, client: FlaskClient, actor: Actor | None = None, *, token: str = ""
+    ) -> None:
+        """Signed in as ``actor`` (a token made for the test) or with the ``token`` a real launch issued."""
         self.app, self.client, self.actor = app, client, actor
-        self.token = launch_token(app, actor)
+        self.token = token or launch_token(app, actor)  # type: ignore[arg-type]
         with app.test_request_context("/home", query_string={"lt": self.token}):
             # The test's app context is shared, and Flask-WTF caches the token on ``g``: forget the last one.
             g.pop("csrf_token", None)

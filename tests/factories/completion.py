@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import factory
+from flask import current_app
 
 from lms_clients import scopes as lti_scopes
 from lti_app.extensions import db
@@ -186,7 +187,7 @@ def connect(
     from lti_app.crypto import SecretBox
     from lti_app.services.keys import published_jwks, signing_key
 
-    settings = db.get_app().extensions["tandem.settings"]
+    settings = current_app.extensions["tandem.settings"]
     signing_key(db.session, SecretBox(settings.secret_key))
     platform.tool_jwks = published_jwks(db.session)
     config = platform.add_tool(tool_url)

@@ -39,6 +39,7 @@ SUPERSEDED = SyncStatus.SUPERSEDED.value
 # AGS timestamps must strictly increase per person and line item (Moodle refuses an equal one).
 TICK = timedelta(milliseconds=1)
 ERROR_LIMIT = 2000
+CLAIM_TRIES = 5
 
 
 def next_timestamp(completion: Completion, now: datetime) -> datetime:
@@ -117,23 +118,27 @@ def claim(
     if session.get_bind().dialect.name == "postgresql":
         # Rows another worker is claiming right now are skipped, not waited for.
         query = query.with_for_update(skip_locked=True, of=SyncJob)
-    ids = list(session.scalars(query))
-    if not ids:
-        return token, []
-    # The WHERE re-checks that each job is still due: on SQLite, whose writers queue, this is the
-    # compare-and-set that keeps two workers from claiming one job.
-    session.execute(
-        update(SyncJob)
-        .where(SyncJob.id.in_(ids), _due(now))
-        .values(
-            status=SENDING,
-            claimed_by=token,
-            claimed_until=now + lease,
-            attempts=SyncJob.attempts + 1,
-            updated_at=now,
+    for _ in range(CLAIM_TRIES):
+        ids = list(session.scalars(query))
+        if not ids:
+            return token, []
+        # The WHERE re-checks that each job is still due: on SQLite, whose writers queue, this is the
+        # compare-and-set that keeps two workers from claiming one job.
+        result = session.execute(
+            update(SyncJob)
+            .where(SyncJob.id.in_(ids), _due(now))
+            .values(
+                status=SENDING,
+                claimed_by=token,
+                claimed_until=now + lease,
+                attempts=SyncJob.attempts + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
+        if getattr(result, "rowcount", 0):
+            break
+        # Another worker took these first: look again rather than report an empty outbox.
     newer = aliased(SyncJob)
     stale = exists().where(
         newer.programme_id == SyncJob.programme_id,

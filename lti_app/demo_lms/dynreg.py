@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import jwt
 
 from . import vocab
-from .platform import PlatformConfig, PlatformError, PlatformKey
+from .model import PlatformConfig, PlatformError, PlatformKey
 from .tool_messages import ReplayCache
 
 # Moodle 4.5's variables list, abridged to the ones a mentoring tool could use.

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import vocab
-from .platform import Course, PlatformError, User, short_role_name
+from .model import Course, PlatformError, User, short_role_name
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ import jwt
 import requests
 
 from . import vocab
-from .platform import PlatformConfig, PlatformError
+from .model import PlatformConfig, PlatformError
 
 JwksSource = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 """A tool's JWKS, or a callable that fetches it (over HTTP, or from a test client that cannot serve HTTP)."""

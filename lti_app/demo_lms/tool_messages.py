@@ -2,7 +2,7 @@
 endpoint (Security Framework 1.0 §4.1) and Deep Linking responses (Deep Linking 2.0 §4.5).
 
 Both are JWTs the platform must verify against the tool's JWKS, never against anything the JWT itself names,
-and both must be refused when replayed. The helpers here are shared by the demo LMS and the test platform.
+and both must be refused when replayed. The functions here are shared by the demo LMS and the test platform.
 """
 
 from __future__ import annotations

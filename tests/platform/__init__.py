@@ -1,4 +1,4 @@
-"""A test LTI 1.3 platform (Moodle- or Canvas-shaped) served on loopback, and helpers that drive real
+"""A test LTI 1.3 platform (Moodle- or Canvas-shaped) served on loopback, and functions that drive real
 launches, deep linking and dynamic registration against the tool. See ``server.TestPlatform``,
 ``drive.drive_launch`` and ``bad_launches.BAD_LAUNCH_CASES``."""
 

@@ -579,7 +579,7 @@ def test_registration_token_must_be_ours_unexpired_and_unused() -> None:
 # ------------------------------------------------------------------------------------------------ services
 
 
-def test_paging_and_url_helpers() -> None:
+def test_paging_and_url_building() -> None:
     assert paginate([1, 2, 3, 4, 5], 2, 0) == ([1, 2], 2)
     assert paginate([1, 2, 3, 4, 5], 2, 4) == ([5], None)
     assert paginate([1, 2, 3], None, 0) == ([1, 2, 3], None)

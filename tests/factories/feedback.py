@@ -60,11 +60,18 @@ def course_with_subject() -> Setup:
 
 
 def start_cycle(
-    setup: Setup, *, by_trainer: bool = False, settings: CycleSettings | None = None, **kwargs
+    setup: Setup,
+    *,
+    by_trainer: bool = False,
+    settings: CycleSettings | None = None,
+    subject: Person | None = None,
+    **kwargs,
 ) -> FeedbackCycle:
-    actor = setup.trainer_actor if by_trainer or settings else setup.subject_actor
-    if by_trainer or settings:
-        kwargs.setdefault("subject_id", setup.subject.id)
+    """A cycle about the setup's subject (or ``subject``, started by the trainer)."""
+    by_trainer = by_trainer or settings is not None or subject is not None
+    actor = setup.trainer_actor if by_trainer else setup.subject_actor
+    if by_trainer:
+        kwargs.setdefault("subject_id", (subject or setup.subject).id)
     return cycles.create_cycle(db.session, actor, course_id=setup.course.id, settings=settings, **kwargs)
 
 

@@ -225,13 +225,12 @@ def create_cycle(
     relationship_id, programme_id = _resolve_context(
         session, course_id, subject_id, relationship_id, programme_id
     )
-    if phase in (BEFORE, AFTER):
-        if programme_id is None:
-            raise ValidationFailed(
-                "A before or after cycle belongs to a relationship or a programme.",
-                details={"phase": "Choose the relationship (or programme) it measures."},
-            )
-        _refuse_duplicate(session, subject_id, phase, programme_id, relationship_id)
+    if phase in (BEFORE, AFTER) and programme_id is None:
+        raise ValidationFailed(
+            "A before or after cycle belongs to a relationship or a programme.",
+            details={"phase": "Choose the relationship (or programme) it measures."},
+        )
+    _refuse_duplicate(session, subject_id, phase, programme_id, relationship_id)
     if template_id:
         template = load_template(session, actor, template_id, course_id)
     else:
@@ -271,16 +270,24 @@ def _require_enrolled(session: Session, course_id: int, person_id: int) -> None:
 
 
 def _refuse_duplicate(
-    session: Session, subject_id: int, phase: str, programme_id: int, relationship_id: int | None
+    session: Session, subject_id: int, phase: str, programme_id: int | None, relationship_id: int | None
 ) -> None:
+    """One open cycle at a time per person, phase and programme (or relationship). Two cycles running side
+    by side with nearly the same raters would let their difference point at the one rater who is not in
+    both."""
     query = select(FeedbackCycle.id).where(
-        FeedbackCycle.subject_id == subject_id, FeedbackCycle.phase == phase,
-        FeedbackCycle.programme_id == programme_id, FeedbackCycle.status == CYCLE_OPEN,
+        FeedbackCycle.subject_id == subject_id,
+        FeedbackCycle.phase == phase,
+        FeedbackCycle.status == CYCLE_OPEN,
     )
+    if programme_id is None:
+        query = query.where(FeedbackCycle.programme_id.is_(None))
+    else:
+        query = query.where(FeedbackCycle.programme_id == programme_id)
     if relationship_id is not None:
         query = query.where(FeedbackCycle.relationship_id == relationship_id)
     if session.scalar(query.limit(1)) is not None:
-        raise Conflict(f"An {phase} cycle is already running for this person here.")
+        raise Conflict("A cycle of this kind is already running for this person; close it first.")
 
 
 def require_trainer_here(session: Session, actor: Actor, course_id: int) -> None:

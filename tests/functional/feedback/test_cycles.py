@@ -92,6 +92,15 @@ def test_before_and_after_belong_to_a_relationship_of_the_subject(db_session) ->
         start_cycle(setup, phase="after", relationship_id=others.id)
 
 
+def test_one_open_cycle_of_a_kind_at_a_time(db_session) -> None:
+    setup = course_with_subject()
+    first = start_cycle(setup)
+    with pytest.raises(Conflict):
+        start_cycle(setup, title="Side by side")
+    cycles.close_cycle(db_session, setup.subject_actor, first.id)
+    assert start_cycle(setup, title="Next round").id != first.id
+
+
 def test_dates_are_checked(db_session) -> None:
     setup = course_with_subject()
     now = utcnow()
@@ -167,7 +176,8 @@ def test_a_cycle_past_its_date_closes_when_looked_at(db_session) -> None:
 
 def test_close_due_cycles_for_the_worker(db_session) -> None:
     setup = course_with_subject()
-    due, running = start_cycle(setup, title="Due"), start_cycle(setup, title="Running")
+    due = start_cycle(setup, title="Due")
+    running = start_cycle(setup, title="Running", subject=enrol(setup.course))
     assert cycles.close_due_cycles(db_session, now=due.closes_at + timedelta(seconds=1)) == 2
     assert cycles.close_due_cycles(db_session) == 0
     assert {due.status, running.status} == {CYCLE_CLOSED}

@@ -223,9 +223,9 @@ def test_mail_waits_for_the_opening_day_and_is_dropped_when_closed(db_session) -
     add_raters(setup, cycle, "peer", 1)
     assert deliver_all(db_session, Outbox()) == []
     assert len(deliver_all(db_session, Outbox(), now=opens + timedelta(minutes=1))) == 1
-    other = start_cycle(setup, title="Second")
+    other = start_cycle(setup, title="Second", subject=enrol(setup.course))
     add_raters(setup, other, "peer", 1)
-    cycles.close_cycle(db_session, setup.subject_actor, other.id)
+    cycles.close_cycle(db_session, setup.trainer_actor, other.id)
     assert [m.status for m in mails(db_session)][-1] == MAIL_DROPPED
 
 

@@ -9,7 +9,7 @@ from lti_app.errors import PermissionDenied, ValidationFailed
 from lti_app.models.feedback import FeedbackItem, FeedbackTemplate, FeedbackTemplateVersion
 from lti_app.services.feedback import answering, templates
 from lti_app.services.feedback.definitions import parse_definition
-from tests.factories.feedback import add_raters, course_with_subject, start_cycle
+from tests.factories.feedback import add_raters, course_with_subject, enrol, start_cycle
 
 DEFINITION = {
     "title": "Team lead 360",
@@ -128,7 +128,9 @@ def test_template_in_use_is_versioned_never_edited(db_session) -> None:
     # The running cycle's raters still answer version 1; a new cycle gets version 2.
     questionnaire = answering.questionnaire_for_person(db_session, rater.actor, rater.request.id)
     assert [i.prompt for i in questionnaire.version.items] == v1_prompts
-    other_setup_cycle = start_cycle(setup, template_id=template.id, title="Second")
+    other_setup_cycle = start_cycle(
+        setup, template_id=template.id, title="Second", subject=enrol(setup.course)
+    )
     assert other_setup_cycle.template_version_id == v2.id
     item_versions = set(db_session.scalars(select(FeedbackItem.version_id)))
     assert item_versions == {v1.id, v2.id}

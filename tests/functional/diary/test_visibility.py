@@ -119,3 +119,27 @@ def test_another_platform_cannot_probe_entry_ids(db_session) -> None:
     entry = _entry(people, "shared")
     with pytest.raises(NotFound):
         diary.get_entry(db_session, other.actor("trainer"), entry.id)
+
+
+@pytest.mark.parametrize("admins_read", [False, True], ids=["admins-off", "admins-on"])
+@pytest.mark.parametrize("trainers_read", [False, True], ids=["trainers-off", "trainers-on"])
+@pytest.mark.parametrize("visibility", ["private", "shared"])
+def test_visibility_matrix_through_the_api_and_the_journal(
+    app, client, db_session, visibility, trainers_read, admins_read
+) -> None:
+    from tests.functional.diary.support import Browser
+    from tests.support.launch import api_headers
+
+    people = cast(diary_readable_by_trainers=trainers_read, diary_readable_by_admins=admins_read)
+    entry = _entry(people, visibility)
+    db_session.commit()
+    for viewer in VIEWERS:
+        actor = _actor(people, viewer)
+        allowed = expected(viewer, visibility, trainers_read, admins_read)
+        response = client.get(f"/api/v1/diary/{entry.id}", headers=api_headers(app, actor))
+        assert response.status_code == (200 if allowed else 404), viewer
+        page = Browser(client, app, actor).get(f"/relationships/{people.relationship.id}/journal")
+        if viewer == "outsider":
+            assert page.status_code == 404
+        else:
+            assert ("Secret words" in page.get_data(as_text=True)) is allowed, viewer

@@ -75,6 +75,8 @@ class Questionnaire:
 def anonymity_notice(request: FeedbackRequest) -> str:
     cycle = request.cycle
     if request.rater_group == SELF:
+        if not cycle.allow_single_self:
+            return "This is your self-assessment. It helps you reflect; this cycle's report does not show it."
         return "This is your self-assessment. Your report shows it next to how others see you."
     if request.rater_group == MANAGER and cycle.allow_single_manager:
         return (

@@ -57,12 +57,16 @@ def test_must_rules_out_and_reasons_are_kept(db_session) -> None:
     assert found == {(a.id, m1.id), (b.id, m2.id)}  # b cannot have m1: no common language
     by_mentee = {row.pair.mentee_id: row for row in view.pairs}
     for row in view.pairs:  # the breakdown adds up to the score
-        assert math.fsum(item["points"] for item in row.pair.breakdown) == pytest.approx(row.pair.score, abs=1e-3)
+        assert math.fsum(item["points"] for item in row.pair.breakdown) == pytest.approx(
+            row.pair.score, abs=1e-3
+        )
         assert sum(item["out_of"] for item in row.pair.breakdown) == pytest.approx(100.0, abs=1e-3)
     labels = [item["label"] for item in by_mentee[a.id].pair.breakdown]
     assert labels == ["skills", "time zone"]
     assert by_mentee[a.id].reasons.startswith("skills 67/67, time zone 33/33")
-    assert [(u.unmatched.mentee_id, u.unmatched.reason) for u in view.unmatched] == [(c.id, "no_feasible_mentor")]
+    assert [(u.unmatched.mentee_id, u.unmatched.reason) for u in view.unmatched] == [
+        (c.id, "no_feasible_mentor")
+    ]
     assert "must" in view.unmatched[0].reason_text
     assert {c["key"] for c in run.criteria} >= {f"c{skills.id}", f"c{zone.id}"}
 
@@ -160,7 +164,9 @@ def test_pins_and_bans_are_honoured_and_impossible_pins_reported(db_session) -> 
     _, view = _pairs(db_session, s, again)
     assert [(c["mentee_id"], c["reason"]) for c in view.conflicts] == [(a.id, "infeasible")]
     assert "languages" in view.conflicts[0]["reason_text"]
-    assert len(matching.list_constraints(db_session, s.trainer_actor, s.programme.id)) == 2  # one pin per mentee
+    assert (
+        len(matching.list_constraints(db_session, s.trainer_actor, s.programme.id)) == 2
+    )  # one pin per mentee
 
 
 def test_programme_questions_are_read_from_answers(db_session) -> None:
@@ -187,7 +193,9 @@ def test_the_large_pool_solver_can_be_asked_for_and_says_so(db_session) -> None:
     for _ in range(5):
         mentee(s.course, s.programme, skills_wanted=["python"])
 
-    run = matching.run_matching(db_session, s.trainer_actor, s.programme.id, RunParams(solver="sparse", candidate_k=1))
+    run = matching.run_matching(
+        db_session, s.trainer_actor, s.programme.id, RunParams(solver="sparse", candidate_k=1)
+    )
 
     assert run.solver == "sparse-bipartite" and run.matched_count == 5
     assert run.proven_optimal is False and run.candidates_complete is False
@@ -197,7 +205,9 @@ def test_the_large_pool_solver_can_be_asked_for_and_says_so(db_session) -> None:
 def test_invalid_settings_and_unknown_runs(db_session) -> None:
     s = setting()
     with pytest.raises(ValidationFailed) as caught:
-        matching.run_matching(db_session, s.trainer_actor, s.programme.id, RunParams(min_score=101, solver="x"))
+        matching.run_matching(
+            db_session, s.trainer_actor, s.programme.id, RunParams(min_score=101, solver="x")
+        )
     assert set(caught.value.details) == {"min_score", "solver"}
     with pytest.raises(NotFound):
         matching.view_run(db_session, s.trainer_actor, s.programme.id, 999_999)

@@ -106,14 +106,24 @@ _ready: set[str] = set()
 
 
 def ensure_index(connection: Connection) -> None:
-    """Create the index if this database lacks it (a schema built by migrations that predate it). Cached
-    per database once found, so the check costs nothing afterwards."""
+    """Create the index if this database lacks it (a schema built by migrations that do not create it).
+
+    Remembered per database only once it existed before this call: a table created here belongs to the
+    current transaction and would vanish with a rollback, so the next call looks again (one cheap query).
+    """
     key = connection.engine.url.render_as_string(hide_password=True)
     if key in _ready:
         return
+    if connection.dialect.name == "postgresql":
+        exists = connection.scalar(text("SELECT to_regclass('profile_search') IS NOT NULL"))
+    else:
+        found = connection.scalar(text("SELECT 1 FROM sqlite_master WHERE name = 'profile_search'"))
+        exists = found is not None
+    if exists:
+        _ready.add(key)
+        return
     for statement in SEARCH_DDL.get(connection.dialect.name, []):
         connection.execute(text(statement))
-    _ready.add(key)
 
 
 def reindex(connection: Connection, person_ids: Iterable[int]) -> int:

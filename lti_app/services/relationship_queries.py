@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lti_app.models.person import ADMIN, TRAINER, Person
+from lti_app.models.person import ADMIN, TRAINER, Enrolment, Person
 from lti_app.models.profile import Profile
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import (
@@ -28,6 +28,7 @@ from lti_app.models.relationship import (
 from lti_app.services.access import Actor, course_roles, load_relationship
 
 MAX_LISTED = 500
+MAX_CANDIDATES = 2000
 
 
 @dataclass
@@ -85,6 +86,8 @@ class RelationshipDetail:
     timeline: list[TimelineEntry]
     viewer_role: str | None
     actions: frozenset[str]
+    # People of the course who could take a member's place (filled only for those who may reassign).
+    candidates: list[Person] = field(default_factory=list)
 
     @property
     def awaiting_approval(self) -> bool:
@@ -112,6 +115,22 @@ def detail(session: Session, actor: Actor, relationship_id: int) -> Relationship
     ]
     viewer_role = next((m.role for m in rel.members if m.person_id == actor.person_id), None)
     roles = course_roles(session, actor, programme.course_id)
+    actions = allowed_actions(rel, actor.person_id, bool({TRAINER, ADMIN} & roles))
+    candidates: list[Person] = []
+    if "reassign" in actions:
+        candidates = list(
+            session.scalars(
+                select(Person)
+                .join(Enrolment, Enrolment.person_id == Person.id)
+                .where(
+                    Enrolment.course_id == programme.course_id,
+                    Enrolment.status == "active",
+                    Person.id.not_in(ids),
+                )
+                .order_by(Person.family_name, Person.given_name, Person.id)
+                .limit(MAX_CANDIDATES)
+            )
+        )
     return RelationshipDetail(
         relationship=rel,
         programme=programme,
@@ -120,7 +139,8 @@ def detail(session: Session, actor: Actor, relationship_id: int) -> Relationship
         profiles=profiles,
         timeline=timeline,
         viewer_role=viewer_role,
-        actions=allowed_actions(rel, actor.person_id, bool({TRAINER, ADMIN} & roles)),
+        actions=actions,
+        candidates=candidates,
     )
 
 

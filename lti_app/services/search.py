@@ -20,6 +20,7 @@ from lti_app.models.person import Enrolment, Person
 from lti_app.models.profile import Profile
 from lti_app.models.programme import Programme, ProgrammeMembership
 from lti_app.models.relationship import OPEN_STATUSES, Relationship, RelationshipMember
+from lti_app.models.search_index import ensure_index
 from lti_app.services.capacity import effective_capacity, is_lms_mentor_of, may_mentor, mentor_loads
 from lti_app.services.programmes import get_programme
 
@@ -48,6 +49,7 @@ def match_query(session: Session, words: list[str], *, any_word: bool = False) -
     match. Ranks compare within one result, not across databases."""
     if not words:
         return None
+    ensure_index(session.connection())
     if session.get_bind().dialect.name == "postgresql":
         query = (" | " if any_word else " & ").join(f"{w}:*" for w in words)
         statement = text(_PG_MATCH)

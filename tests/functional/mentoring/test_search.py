@@ -152,3 +152,15 @@ def test_existing_requests_are_flagged_and_paging_works(app, db_session) -> None
     assert flagged[mentors[0].id] == rel.id and flagged[mentors[1].id] is None
     page = search_mentors(db_session, actor, programme.id, MentorFilters(limit=2, offset=2))
     assert page.total == 5 and len(page.results) == 2
+
+
+def test_a_database_built_without_the_index_gets_it_on_first_use(app, db_session) -> None:
+    """Migrations are generated from the models and do not know the index: the first write creates it."""
+    from lti_app.models import search_index
+
+    db_session.execute(text("DROP TABLE profile_search"))
+    search_index._ready.clear()
+    programme = ProgrammeFactory()
+    ada = mentor(programme, skills=["python"])
+    assert list(search.ranked_people(db_session, "python")) == [ada.id]
+    db_session.commit()  # keep the recreated index for the tests that follow

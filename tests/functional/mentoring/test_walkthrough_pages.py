@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import Relationship
-from tests.factories.core import CourseFactory, actor_for
-from tests.factories.mentoring import enrol
+from tests.factories.core import CourseFactory, ProgrammeFactory, actor_for
+from tests.factories.mentoring import enrol, mentee, mentor
 from tests.functional.mentoring.pages import Browser, redirect_path, text
 
 
@@ -140,3 +140,37 @@ def test_invalid_programme_form_names_the_fields(app, client, db_session) -> Non
     page = text(response)
     assert "Some settings are missing or invalid" in page
     assert db_session.scalar(select(Programme)) is None
+
+
+def test_trainer_pairs_reassigns_pauses_and_ends_through_the_pages(app, client, db_session) -> None:
+    programme = ProgrammeFactory(model="one_to_one")
+    course = programme.course
+    tess, ada, cy, bob = enrol(course, "trainer"), mentor(programme), mentor(programme), mentee(programme)
+    db_session.commit()
+    trainer = Browser(app, client, actor_for(tess, course, "trainer"))
+    form = trainer.get(f"/programmes/{programme.id}/relationships/new")
+    assert ada.display_name in text(form) and bob.display_name in text(form)
+    created = trainer.post(
+        f"/programmes/{programme.id}/relationships/new",
+        {"mentor_ids": ada.id, "mentee_ids": bob.id, "note": "Matched at the kick-off"},
+    )
+    assert created.status_code == 303
+    rel = db_session.scalar(select(Relationship))
+    page = trainer.get(f"/relationships/{rel.id}").get_data(as_text=True)
+    assert f'<option value="{cy.id}">{cy.display_name}</option>' in page  # the reassign picker
+    if "diary.journal" in app.view_functions:
+        assert f"/relationships/{rel.id}/journal" in page
+    assert (
+        trainer.post(
+            f"/relationships/{rel.id}/reassign", {"remove_person_id": ada.id, "add_person_id": cy.id}
+        ).status_code
+        == 303
+    )
+    assert trainer.post(f"/relationships/{rel.id}/pause", {"reason": "Holidays"}).status_code == 303
+    no_reason = trainer.post(f"/relationships/{rel.id}/end", {"reason": ""})
+    assert no_reason.status_code == 422 and "Give a reason." in text(no_reason)
+    assert trainer.post(f"/relationships/{rel.id}/end", {"reason": "Cy moved team"}).status_code == 303
+    timeline = text(trainer.get(f"/relationships/{rel.id}"))
+    assert "Created by a trainer" in timeline and "Reassigned: a new mentor joined" in timeline
+    assert "active → paused" in timeline and "paused → ended" in timeline and "Cy moved team" in timeline
+    assert trainer.post(f"/relationships/{rel.id}/explode").status_code == 404

@@ -166,6 +166,24 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+def workers_cpu_seconds(master: int) -> float:
+    """User + system CPU time of the gunicorn workers so far (Linux /proc), so the cost of a launch can be
+    read independently of how busy the machine is."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    for child in children:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (proc(5) fields 14 and 15)
+    return total
+
+
 def run_phase(
     launches: int, threads: int, max_seconds: float, one_launch: Callable[[int], float]
 ) -> tuple[int, float, list[float], int]:
@@ -282,11 +300,17 @@ def main() -> None:
         print("Each launch: login POST → 302 → platform auth (RS256 id_token) → launch POST → 303.")
         for name in ("first launches    ", "returning launches"):
             tool_times.clear()
-            report(name, *run_phase(args.launches, args.threads, args.max_seconds, one_launch))
-            if tool_times:
+            cpu_before = workers_cpu_seconds(process.pid)
+            done, elapsed, latencies, failures = run_phase(
+                args.launches, args.threads, args.max_seconds, one_launch
+            )
+            cpu = workers_cpu_seconds(process.pid) - cpu_before
+            report(name, done, elapsed, latencies, failures)
+            if tool_times and done:
                 print(
                     f"{'':20}Tandem's share (its login and launch answers, as the client timed them): "
-                    f"p50 {statistics.median(tool_times) * 1000:.0f} ms"
+                    f"p50 {statistics.median(tool_times) * 1000:.0f} ms; gunicorn workers' CPU per launch "
+                    f"{cpu / done * 1000:.1f} ms (so at most {done / cpu:.0f} launches/s per free core)"
                 )
     finally:
         if process is not None:

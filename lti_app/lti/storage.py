@@ -23,13 +23,12 @@ from typing import Any, Protocol
 
 import redis
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from lti_app.errors import TandemError
-from lti_app.models.base import utcnow
+from lti_app.models.base import UTCDateTime, utcnow
 from lti_app.models.cache import CacheEntry
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ class DatabaseStore:
 
     def put(self, key: str, value: Any, ttl: int) -> None:
         session = self._session()
-        session.execute(_upsert(session.get_bind().dialect.name, key, value, ttl))
+        session.execute(*_upsert(key, value, ttl))
         if secrets.randbelow(PURGE_ONE_IN) == 0:
             purge_expired(session)
 
@@ -102,18 +101,20 @@ class DatabaseStore:
         return json.loads(row[0])
 
 
-def _upsert(dialect: str, key: str, value: Any, ttl: int) -> Any:
-    values = {"key": key, "value": json.dumps(value), "expires_at": utcnow() + timedelta(seconds=ttl)}
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(CacheEntry).values(**values)
-    return stmt.on_conflict_do_update(
-        index_elements=[CacheEntry.key],
-        set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
-    )
+# One statement for SQLite (3.24+) and PostgreSQL alike. Written as text because SQLAlchemy cannot cache
+# the compiled form of its dialect ON CONFLICT constructs, and this runs several times per launch.
+_UPSERT = text(
+    "INSERT INTO cache_entry (key, value, expires_at) VALUES (:key, :value, :expires_at) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at"
+).bindparams(bindparam("expires_at", type_=UTCDateTime()))
+
+
+def _upsert(key: str, value: Any, ttl: int) -> tuple[Any, dict[str, Any]]:
+    return _UPSERT, {"key": key, "value": json.dumps(value), "expires_at": utcnow() + timedelta(seconds=ttl)}
 
 
 def _put_on_connection(conn: Connection, key: str, value: Any, ttl: int) -> None:
-    conn.execute(_upsert(conn.dialect.name, key, value, ttl))
+    conn.execute(*_upsert(key, value, ttl))
 
 
 def purge_expired(session: Session) -> int:

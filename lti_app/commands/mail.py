@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from lti_app.extensions import db
+from lti_app.services.relationships import expire_due
 from lti_app.tasks.mail import MailRun, send_pending
 
 mail = AppGroup("mail", help="Notification emails: queued with each notification, sent by this worker.")
@@ -34,8 +35,13 @@ def drain(batch: int) -> MailRun:
 @click.option("--batch", default=50, show_default=True, help="Emails per transaction.")
 def send(once: bool, interval: int, batch: int) -> None:
     """Deliver pending notification emails through TANDEM_SMTP_URL (without it, outside production, they
-    are written to the log with masked addresses)."""
+    are written to the log with masked addresses). Each pass first expires unanswered requests, so their
+    notifications go out in the same pass."""
     while True:
+        expired, completed = expire_due(db.session)
+        db.session.commit()
+        if expired or completed:
+            click.echo(f"expired {expired} requests, completed {completed} flash relationships")
         total = drain(batch)
         if once or total.handled:
             click.echo(f"sent {total.sent}, logged {total.logged}, skipped {total.skipped}, "

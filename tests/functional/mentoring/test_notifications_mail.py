@@ -165,3 +165,25 @@ def test_notification_list_marks_read(app, client, db_session, asked) -> None:
     other = enrol(programme.course)
     db_session.commit()
     assert notifications.mark_read(db_session, actor_for(other, programme.course)) == 0
+
+
+def test_housekeeping_commands(app, db_session) -> None:
+    from datetime import timedelta
+
+    from lti_app.commands.mentoring import mentoring
+    from lti_app.models.base import utcnow
+
+    programme = ProgrammeFactory()
+    ada, bob = mentor(programme), mentee(programme)
+    old = utcnow() - timedelta(days=30)
+    rel = relationships.request_mentoring(
+        db_session, actor_for(bob, programme.course), programme.id, ada.id, now=old
+    )
+    db_session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(mentoring, ["expire"])
+    assert result.exit_code == 0 and "expired 1 requests" in result.output
+    db_session.refresh(rel)
+    assert rel.status == "expired"
+    result = runner.invoke(mentoring, ["reindex"])
+    assert result.exit_code == 0 and "indexed 2 people" in result.output

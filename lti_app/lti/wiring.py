@@ -118,8 +118,8 @@ def tool_config(app: Flask) -> DatabaseToolConf:
 
 def build_login(request: Request) -> tuple[TandemOIDCLogin, StateCookies]:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    source = request.form if request.method == "POST" else request.args
-    params = {name: source.get(name, "") for name in LOGIN_PARAMS}
+    # Moodle and Canvas POST the login; other platforms use GET (Security Framework §5.1.1.1 allows both).
+    params = {name: request.values.get(name, "") for name in LOGIN_PARAMS}
     lti_request = LaunchRequest(params, request.cookies, secure=request.is_secure)
     storage_target = lti_request.get_param("lti_storage_target")
     cookies = StateCookies(

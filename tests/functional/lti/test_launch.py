@@ -71,6 +71,9 @@ def test_moodle_launch_maps_course_person_enrolment_and_placement(
     endpoint, _, payload = landed(app, response)
     assert endpoint == expected_endpoint(app, "pages.course_programmes")
     claims = moodle.last_launch.claims
+    # Moodle's shapes (the login came by POST): a 60 s token, the tool type id as deployment id, a string aud.
+    assert claims["exp"] - claims["iat"] == 60
+    assert claims[vocab.CLAIM_DEPLOYMENT_ID].isdigit() and isinstance(claims["aud"], str)
     person = db.session.scalars(select(Person)).one()
     assert (person.sub, person.name, person.given_name, person.family_name) == (
         terry.id,

@@ -713,6 +713,11 @@ class TestPlatform:
         tests that start where a learner clicks the activity."""
         return self.url("/launch/" + quote(initiation.params["lti_message_hint"], safe=""))
 
+    def course_page_url(self, initiation: LoginInitiation) -> str:
+        """A course page with the tool in an iframe and the platform's postMessage storage (browser tests
+        of launches where third-party cookies are blocked)."""
+        return self.url("/course/" + quote(initiation.params["lti_message_hint"], safe=""))
+
     def _resource_link(self, course: Course, wanted: ResourceLink | str | None) -> ResourceLink:
         with self._lock:
             links = list(self.resource_links.get(course.id, []))

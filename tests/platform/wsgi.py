@@ -52,6 +52,7 @@ ENDPOINTS: tuple[str, ...] = (
     "results",
     "deep_linking_return",
     "launch",
+    "course_page",
 )
 """Endpoint names, for fault injection and request counts."""
 
@@ -73,11 +74,25 @@ URL_MAP = Map(
         Rule("/ags/<context_id>/lineitems/<item_id>/lineitem/results", endpoint="results"),
         Rule("/deep_linking/return", endpoint="deep_linking_return"),
         Rule("/launch/<hint>", endpoint="launch"),
+        Rule("/course/<hint>", endpoint="course_page"),
     ],
     strict_slashes=False,
 )
 
 HTML = "text/html; charset=utf-8"
+
+
+def html_escape(value: object) -> str:
+    import html
+
+    return html.escape(str(value), quote=True)
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -121,6 +136,7 @@ class PlatformWsgi:
             "results": self.results,
             "deep_linking_return": self.deep_linking_return,
             "launch": self.launch_page,
+            "course_page": self.course_page,
         }
 
     # -------------------------------------------------------------------------------------------- plumbing
@@ -262,6 +278,43 @@ class PlatformWsgi:
             raise HttpError(404, "unknown launch")
         initiation = login_initiation(pending.config, pending.user, pending.launch)
         return Response(initiation.html(), content_type=HTML)
+
+    def course_page(self, request: Request, hint: str) -> Response:
+        """A course page the way an LMS shows an LTI activity: the tool in an iframe, the login initiation
+        posted into that frame, and the platform side of LTI Client Side postMessages (``lti.put_data`` /
+        ``lti.get_data`` answered from this window), so a tool can keep its OIDC state without cookies."""
+        _allow(request, "GET")
+        pending = self.platform.launches.get(hint)
+        if pending is None:
+            raise HttpError(404, "unknown launch")
+        initiation = login_initiation(pending.config, pending.user, pending.launch)
+        fields = "".join(
+            f'<input type="hidden" name="{html_escape(k)}" value="{html_escape(v)}">'
+            for k, v in initiation.params.items()
+        )
+        tool_origin = json.dumps(_origin(pending.config.tool_login_url))
+        page = f"""<!DOCTYPE html><html><head><title>Course</title></head><body>
+<h1>Course page</h1>
+<iframe name="tool-frame" id="tool-frame" title="Tandem" style="width:1200px;height:1400px"></iframe>
+<form id="login" method="post" action="{html_escape(initiation.url)}" target="tool-frame">{fields}</form>
+<script>
+window.ltiStorage = {{puts: 0, gets: 0, data: {{}}}};
+window.addEventListener('message', function (event) {{
+  var d = event.data;
+  if (!d || typeof d !== 'object' || event.origin !== {tool_origin}) {{ return; }}
+  var answer = {{subject: d.subject + '.response', message_id: d.message_id, key: d.key}};
+  if (d.subject === 'lti.put_data') {{
+    window.ltiStorage.data[d.key] = d.value; window.ltiStorage.puts += 1; answer.value = d.value;
+  }} else if (d.subject === 'lti.get_data') {{
+    window.ltiStorage.gets += 1; answer.value = window.ltiStorage.data[d.key];
+  }} else if (d.subject === 'lti.capabilities') {{
+    answer.supported_messages = [{{subject: 'lti.put_data'}}, {{subject: 'lti.get_data'}}];
+  }} else {{ return; }}
+  event.source.postMessage(answer, event.origin);
+}});
+document.getElementById('login').submit();
+</script></body></html>"""
+        return Response(page, content_type=HTML)
 
     def auth(self, request: Request) -> Response:
         _allow(request, "GET", "POST")

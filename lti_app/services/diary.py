@@ -251,11 +251,6 @@ def get_entry(session: Session, actor: Actor, entry_id: int) -> DiaryEntry:
     return _load_entry(session, actor, entry_id)[0]
 
 
-def get_entry_with_access(session: Session, actor: Actor, entry_id: int) -> tuple[DiaryEntry, DiaryAccess]:
-    """The entry and what the actor may do with it (the editor shows or hides buttons from this)."""
-    return _load_entry(session, actor, entry_id)
-
-
 def entry_versions(session: Session, actor: Actor, entry_id: int) -> list[DiaryEntryVersion]:
     """Every saved state of an entry, newest first, for the people in the relationship who can read it."""
     entry, access = _load_entry(session, actor, entry_id)

@@ -236,7 +236,7 @@ def _is_trainer(roles: frozenset[str]) -> bool:
 
 
 def defaults() -> dict[str, Any]:
-    """A new programme's settings: one-to-one mentoring, mentees ask, three mentees per mentor, diaries private."""
+    """A new programme's settings: one-to-one, mentees ask, three mentees per mentor, diaries private."""
     return {
         "description": "",
         "relationship_type": "mentoring",

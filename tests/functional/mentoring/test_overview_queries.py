@@ -18,7 +18,10 @@ from tests.factories.core import ProgrammeFactory, actor_for
 from tests.factories.mentoring import enrol
 from tests.functional.mentoring.pages import Browser
 
-MAX_QUERIES = 12
+# The overview itself takes 6 (access checks, enrolments with people and memberships, open relationships with
+# their members, the unread count in the bar); panels other features include (completion sync status) add a
+# few more. What matters most is that the count does not grow with the course: see the equality below.
+MAX_QUERIES = 20
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from lti_app.lti.protocol import (
 )
 from lti_app.lti.storage import DatabaseStore, LaunchStore, RedisStore, StoreLaunchData
 from lti_app.lti.tool_config import DatabaseToolConf
+from lti_app.services.launch import LaunchResult
 
 STORE_KEY = "tandem.launch_store"
 KEYS_KEY = "tandem.platform_keys"
@@ -170,7 +171,7 @@ def restore_launch(launch_id: str) -> TandemMessageLaunch:
     return launch
 
 
-def launch_payload(result: Any, launch: TandemMessageLaunch) -> dict[str, Any]:
+def launch_payload(result: LaunchResult, launch: TandemMessageLaunch) -> dict[str, Any]:
     """What the launch token carries for the rest of the visit (see ``lti_app.web.launch_session``)."""
     return {
         "person_id": result.person.id,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
 
 from lti_app.errors import LaunchError
 from lti_app.extensions import csrf, db
@@ -44,6 +45,7 @@ def login() -> Response:
         _log_refusal("login", exc)
         raise
     db.session.commit()
+    response: Response
     if auth.storage_target:
         response = make_response(
             render_template(
@@ -92,7 +94,7 @@ def launch() -> Response:
         _log_refusal("launch", exc)
         raise
     result = record_launch(
-        db.session,
+        db.session(),
         registration=message.registration,
         deployment=message.deployment,
         claims=message.get_launch_data(),
@@ -143,14 +145,15 @@ def landing_url(result: LaunchResult, token: str) -> str:
     rules = list(current_app.url_map.iter_rules(endpoint)) if endpoint in current_app.view_functions else []
     for rule in rules:
         if all(known.get(arg) is not None for arg in rule.arguments):
+            values: dict[str, Any] = {arg: known[arg] for arg in rule.arguments}
+            values[TOKEN_PARAM] = token
             try:
-                return url_for(
-                    endpoint, **{arg: known[arg] for arg in rule.arguments}, **{TOKEN_PARAM: token}
-                )
+                return url_for(endpoint, **values)
             except BuildError:
                 break
     log.warning("landing page %s is not available; using %s", endpoint, LANDING_FALLBACK)
-    return url_for(LANDING_FALLBACK, **{TOKEN_PARAM: token})
+    fallback: dict[str, Any] = {TOKEN_PARAM: token}
+    return url_for(LANDING_FALLBACK, **fallback)
 
 
 def _log_refusal(step: str, exc: LaunchError) -> None:

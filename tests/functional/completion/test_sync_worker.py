@@ -294,8 +294,7 @@ def test_a_deleted_line_item_is_found_or_created_again(app, db_session, book, cl
         w.run_once()
         db_session.refresh(programme)
         old_url = programme.lineitem_url
-        old_item = next(iter(book.platform.line_items))
-        book.platform._deleted_line_items.add(old_item)
+        book.platform.delete_line_item(next(iter(book.platform.line_items.values())))
         _, [second] = completed_learners(book, db_session, 1, programme)
         clock.advance(minutes=1)
         w.run_once()  # 404: the line item is forgotten, the job due again at once

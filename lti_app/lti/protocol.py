@@ -139,8 +139,10 @@ class StateCookies(CookieService):
         return self._request.get_cookie(self.name(name))
 
     def set_cookie(self, name: str, value: str | int, exp: int | None = 3600) -> None:
+        # As long as the login's state record, whatever pylti1p3 asks for (5 minutes): a cookie that
+        # outlived its state, or the reverse, would only turn "expired" into a misleading message.
         if self._enabled:
-            self._pending[self.name(name)] = (str(value), int(exp or LOGIN_TTL_SECONDS))
+            self._pending[self.name(name)] = (str(value), LOGIN_TTL_SECONDS)
 
     def expire(self, name: str) -> None:
         """Drop a state cookie once its launch is done (a tidy jar, and no second use)."""

@@ -121,7 +121,7 @@ def test_cross_site_state_cookie_attributes() -> None:
 
     header = response.headers["Set-Cookie"]
     assert header.startswith("lti1p3-state-abc=state-abc;")
-    for attribute in ("Secure", "HttpOnly", "SameSite=None", "Partitioned", "Path=/lti/", "Max-Age=300"):
+    for attribute in ("Secure", "HttpOnly", "SameSite=None", "Partitioned", "Path=/lti/", "Max-Age=600"):
         assert attribute in header
 
 

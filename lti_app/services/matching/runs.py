@@ -12,12 +12,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from lti_app.errors import Conflict, NotFound, ValidationFailed
-from lti_app.matching import MatchProblem, MatchResult, solve
+from lti_app.matching import MatchedPair, MatchProblem, MatchResult, solve
 from lti_app.matching.solver import CANDIDATE_K, SolverChoice
 from lti_app.models.base import utcnow
 from lti_app.models.matching import (
@@ -137,6 +137,17 @@ def run_matching(
             session.add(run)
     except IntegrityError as exc:
         raise Conflict("Another trainer is running matching for this programme; try again.") from exc
+    # Plain multi-row inserts (no RETURNING): one statement however many pairs a large programme has.
+    if result.pairs:
+        session.execute(insert(ProposedPair), [_pair_row(run.id, p) for p in result.pairs])
+    if result.unmatched:
+        session.execute(
+            insert(UnmatchedMentee),
+            [
+                {"run_id": run.id, "mentee_id": int(u.mentee_id), "reason": str(u.reason)}
+                for u in result.unmatched
+            ],
+        )
     return run
 
 
@@ -189,30 +200,29 @@ def _stored(
             for c in result.conflicts
         ],
     )
-    run.pairs = [
-        ProposedPair(
-            mentee_id=int(p.mentee_id),
-            mentor_id=int(p.mentor_id),
-            score=round(p.score, 4),
-            breakdown=[
-                {
-                    "key": b.key,
-                    "label": b.label,
-                    "kind": str(b.kind),
-                    "value": round(b.value, 4),
-                    "points": round(b.points, 4),
-                    "out_of": round(b.out_of, 4),
-                }
-                for b in p.breakdown
-            ],
-            pinned=p.fixed,
-        )
-        for p in result.pairs
-    ]
-    run.unmatched = [
-        UnmatchedMentee(mentee_id=int(u.mentee_id), reason=str(u.reason)) for u in result.unmatched
-    ]
     return run
+
+
+def _pair_row(run_id: int, p: MatchedPair) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "mentee_id": int(p.mentee_id),
+        "mentor_id": int(p.mentor_id),
+        "score": round(p.score, 4),
+        "breakdown": [
+            {
+                "key": b.key,
+                "label": b.label,
+                "kind": str(b.kind),
+                "value": round(b.value, 4),
+                "points": round(b.points, 4),
+                "out_of": round(b.out_of, 4),
+            }
+            for b in p.breakdown
+        ],
+        "pinned": p.fixed,
+        "relationship_id": None,
+    }
 
 
 def _criterion_json(c: Any) -> dict[str, Any]:

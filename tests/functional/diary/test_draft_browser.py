@@ -4,20 +4,16 @@ app served on loopback."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from lti_app import create_app
 from lti_app.extensions import db
 from tests.conftest import make_settings
 from tests.factories.diary import cast
+from tests.support.browser import chromium, free_port, serve
 from tests.support.launch import launch_token
 
 pytestmark = pytest.mark.browser
@@ -27,48 +23,19 @@ pytestmark = pytest.mark.browser
 def live(app, database_url, dialect, tmp_path) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
     if dialect != "sqlite":
         pytest.skip("one database is enough for the browser")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     served = create_app(make_settings(database_url, tmp_path, base_url=f"http://127.0.0.1:{port}"))
-    server = make_server("127.0.0.1", port, served, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(served, port):
         yield f"http://127.0.0.1:{port}", served
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with served.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with served.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture()
-def browser() -> Iterator[Any]:
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        if os.environ.get("TANDEM_REQUIRE_BROWSER"):
-            pytest.fail("Chromium and chromedriver are required here")
-        pytest.skip("Chromium not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or ""
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or ""), options=options)
-    driver.set_page_load_timeout(30)
-    try:
+def browser(tmp_path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    with chromium(tmp_path / "profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def save_entry(browser: Any) -> None:

@@ -15,6 +15,8 @@ roster read to its last page says who is gone.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,10 +105,11 @@ def roster_services(
 ) -> RosterServices:
     """NRPS (and, when the admin configured it, Moodle web services) for ``registration``.
 
-    The signing key is read for each new client assertion, so a key rotated during a long sync is used
-    from the next token on."""
+    The signing key is read once, here: the roster is read ahead in another thread, which must not use
+    this session. A key rotated during the sync stays published for days, so tokens keep coming."""
     if not registration.is_active:
         raise Conflict(INACTIVE_PLATFORM, code="inactive")
+    key = signing_key(session, box)
     tokens = TokenClient(
         ServiceRegistration(
             issuer=registration.issuer,
@@ -114,7 +117,7 @@ def roster_services(
             token_url=registration.auth_token_url,
             audience=registration.auth_audience,
         ),
-        lambda: signing_key(session, box),
+        lambda: key,
         http,
     )
     nrps = NamesRolesClient(http, tokens)
@@ -158,7 +161,7 @@ def sync_course(
     stamp = now or utcnow()
     summary = RosterSummary()
     members = services.nrps.members(url, limit=page_limit)
-    for batch in _batches(members, batch_size):
+    for batch in _read_ahead(_batches(members, batch_size)):
         _sync_batch(session, course_id, registration_id, batch, stamp, summary, services.enricher)
         if on_progress is not None:
             on_progress(summary)
@@ -183,6 +186,46 @@ def _batches(members: Iterable[Member], size: int) -> Iterator[list[Member]]:
             batch = []
     if batch:
         yield batch
+
+
+def _read_ahead(batches: Iterator[list[Member]]) -> Iterator[list[Member]]:
+    """Yield ``batches`` while a thread already reads the next one from the LMS, so the platform's
+    answer time and the database writes overlap instead of adding up. One batch waits at most: memory
+    stays at three batches (being read, waiting, being written). An error on the LMS side comes out
+    here, in the caller's thread; if the caller stops early the reader stops after its current page."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
+            put(("error", exc))
+
+    reader = threading.Thread(target=read, name="roster-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
 
 
 # ------------------------------------------------------------------------------------------------ batch

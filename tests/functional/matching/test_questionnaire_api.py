@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from lti_app.extensions import db
 from lti_app.models.matching import MatchingCriterion
 from tests.factories.core import enrol
-from tests.factories.matching import criterion
+from tests.factories.matching import criterion, mentee, mentor
 from tests.functional.matching.support import Browser, learner_actor, setting
 
 
@@ -157,8 +157,6 @@ def test_the_matching_api_is_documented(app, client) -> None:
 
 
 def test_run_review_pin_rerun_and_publish_through_the_api(app, client) -> None:
-    from tests.factories.matching import mentee, mentor
-
     s = setting()
     criterion(s.programme, "skills", "complementarity", 10)
     x = mentor(s.course, s.programme, skills=["python"])

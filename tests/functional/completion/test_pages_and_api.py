@@ -228,7 +228,9 @@ def test_progress_shows_on_the_programme_pages(app, client, cast) -> None:
     assert 'id="my-completion"' in page and "1 of 2 meetings" in page
     trainer_lt = token(app, cast["trainer"], cast["course"], "trainer")
     overview = client.get(f"/programmes/{programme.id}/overview", query_string={"lt": trainer_lt})
-    assert 'id="completion-sync"' in overview.get_data(as_text=True)
+    text = overview.get_data(as_text=True)
+    assert 'id="completion-sync"' in text and 'data-sync="not_needed"' in text
+    assert "1 of 2 meetings, relationship not completed yet" in text
     edit = client.get(f"/programmes/{programme.id}/edit", query_string={"lt": trainer_lt})
     assert 'id="completion-rule-link"' in edit.get_data(as_text=True)
     # A participant's overview include shows nothing (the overview itself is the trainer's).

@@ -31,7 +31,7 @@ class _In(Schema):
 # -------------------------------------------------------------------------------------------------- rule
 
 
-class ConditionSchema(Schema):
+class CompletionConditionSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(CONDITION_KINDS))
     days = fields.Integer(metadata={"description": "active_days: N days active."})
     count = fields.Integer(metadata={"description": "meetings: N meetings; goals (at_least): N goals."})
@@ -41,10 +41,10 @@ class ConditionSchema(Schema):
     )
 
 
-class RuleSchema(_In):
+class CompletionRuleSchema(_In):
     """Every condition listed must hold; an empty list means the programme has no completion rule."""
 
-    conditions = fields.List(fields.Nested(ConditionSchema), load_default=list)
+    conditions = fields.List(fields.Nested(CompletionConditionSchema), load_default=list)
     score_mode = fields.String(
         load_default="pass_fail",
         validate=validate.OneOf(SCORE_MODES),
@@ -155,7 +155,7 @@ class MyProgressOut(Schema):
     progress = fields.List(fields.Nested(ConditionProgressOut))
 
 
-class RetryIn(_In):
+class SyncRetryIn(_In):
     job_id = fields.Integer(
         load_default=None,
         allow_none=True,
@@ -163,7 +163,7 @@ class RetryIn(_In):
     )
 
 
-class QueuedOut(Schema):
+class SyncQueuedOut(Schema):
     queued = fields.Integer()
 
 

@@ -35,15 +35,15 @@ def my_completion(programme_id: int) -> Any:
 
 
 @bp.get("/<int:programme_id>/completion/rule")
-@bp.response(200, s.RuleSchema)
+@bp.response(200, s.CompletionRuleSchema)
 def get_rule(programme_id: int) -> Any:
     _, rule = overview.rule_of(db.session, current_actor(), programme_id)
     return rule.to_json()
 
 
 @bp.put("/<int:programme_id>/completion/rule")
-@bp.arguments(s.RuleSchema)
-@bp.response(200, s.RuleSchema)
+@bp.arguments(s.CompletionRuleSchema)
+@bp.response(200, s.CompletionRuleSchema)
 def put_rule(data: dict[str, Any], programme_id: int) -> Any:
     """Replace the rule (trainers); everyone in the programme is re-evaluated at once. An empty list of
     conditions removes it."""
@@ -55,8 +55,8 @@ def put_rule(data: dict[str, Any], programme_id: int) -> Any:
 
 
 @bp.post("/<int:programme_id>/completion/retry")
-@bp.arguments(s.RetryIn)
-@bp.response(200, s.QueuedOut)
+@bp.arguments(s.SyncRetryIn)
+@bp.response(200, s.SyncQueuedOut)
 def retry(data: dict[str, Any], programme_id: int) -> Any:
     """Try failed deliveries again (one with ``job_id``, else all of the programme's)."""
     count = overview.retry_failed(db.session, current_actor(), programme_id, data.get("job_id"))
@@ -65,7 +65,7 @@ def retry(data: dict[str, Any], programme_id: int) -> Any:
 
 
 @bp.post("/<int:programme_id>/completion/resend")
-@bp.response(200, s.QueuedOut)
+@bp.response(200, s.SyncQueuedOut)
 def resend(programme_id: int) -> Any:
     """Send every reported completion of the programme to the gradebook again."""
     count = overview.resend_all(db.session, current_actor(), programme_id)

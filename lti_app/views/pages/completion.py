@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from lti_app.errors import TandemError, ValidationFailed
 from lti_app.extensions import db
-from lti_app.schemas.completion import RetryIn, rule_from_form
+from lti_app.schemas.completion import SyncRetryIn, rule_from_form
 from lti_app.services.completion import overview
 from lti_app.services.completion.rules import (
     ACTIVE_DAYS,
@@ -75,7 +75,7 @@ def rule(programme_id: int) -> Any:
 
 @bp.post("/programmes/<int:programme_id>/completion/retry")
 def retry(programme_id: int) -> Response:
-    data = parse(RetryIn(), {k: v for k, v in request.form.items() if v != ""})
+    data = parse(SyncRetryIn(), {k: v for k, v in request.form.items() if v != ""})
     overview.retry_failed(db.session, current_actor(), programme_id, data.get("job_id"))
     db.session.commit()
     return _done(programme_id, "retried")

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lti_app.errors import Conflict, NotFound
+from lti_app.errors import Conflict, NotFound, RuleViolation
 from lti_app.models.base import utcnow
 from lti_app.models.matching import (
     FIXED,
@@ -30,10 +30,12 @@ from lti_app.models.matching import (
     ProposedPair,
     UnmatchedMentee,
 )
-from lti_app.models.programme import Programme
+from lti_app.models.profile import Profile
+from lti_app.models.programme import Programme, ProgrammeMembership
 from lti_app.models.relationship import MENTOR, OPEN_STATUSES, PENDING, Relationship, RelationshipMember
 from lti_app.services import relationships
 from lti_app.services.access import Actor, require_programme_trainer
+from lti_app.services.capacity import effective_capacity, mentor_loads
 from lti_app.services.matching.pool import MATCHING_SOURCE
 
 ACTIVE_START = "active"
@@ -83,6 +85,7 @@ def publish(
     scope_all = (run.params or {}).get("scope") == "all"
     groups = _groups(programme, pairs)
     retract, keep = _earlier_proposals(session, programme.id, covered, groups, scope_all)
+    _check_room(session, programme, [g for g in groups if g not in keep.values()])
     outcome = PublishOutcome(run, start_mode(programme), kept=len(keep), retracted=len(retract))
     for rel_id in retract:
         relationships.retract(session, actor, rel_id, reason="Matching was run again", now=now)
@@ -121,6 +124,44 @@ def publish(
 
 
 Group = tuple[int, frozenset[int]]  # (mentor id, mentee ids)
+
+
+def _check_room(session: Session, programme: Programme, groups: Iterable[Group]) -> None:
+    """Refuse at once, in three queries, a proposal that gives some mentor more mentees than they now have
+    room for (their capacity or load changed since the run), rather than after creating half of it. The
+    relationship service checks each mentor again under its lock."""
+    incoming: dict[int, int] = {}
+    for mentor_id, mentee_ids in groups:
+        incoming[mentor_id] = incoming.get(mentor_id, 0) + len(mentee_ids)
+    if not incoming:
+        return
+    ids = list(incoming)
+    limits = dict(
+        session.execute(select(Profile.person_id, Profile.capacity).where(Profile.person_id.in_(ids)))
+        .tuples()
+        .all()
+    )
+    memberships = {
+        m.person_id: m
+        for m in session.scalars(
+            select(ProgrammeMembership).where(
+                ProgrammeMembership.programme_id == programme.id, ProgrammeMembership.person_id.in_(ids)
+            )
+        )
+    }
+    loads = mentor_loads(session, programme.id, ids)
+    full = [
+        pid
+        for pid, count in incoming.items()
+        if loads.get(pid, 0) + count > effective_capacity(programme, memberships.get(pid), limits.get(pid))
+    ]
+    if full:
+        raise RuleViolation(
+            f"{len(full)} mentor{'s have' if len(full) != 1 else ' has'} fewer free places than this "
+            "proposal gives them (their capacity or mentees changed since it was made). Run matching again.",
+            code="mentor_full",
+            details={"mentor_ids": sorted(full)},
+        )
 
 
 def _groups(programme: Programme, pairs: Iterable[ProposedPair]) -> dict[Group, list[ProposedPair]]:

@@ -148,6 +148,39 @@ def engine_criteria(
     return found
 
 
+# The profile columns matching reads (and ``capacity``, for the mentor's own limit).
+PROFILE_COLUMNS = (
+    "skills",
+    "skills_wanted",
+    "interests",
+    "languages",
+    "goals",
+    "department",
+    "location",
+    "line_manager",
+    "time_zone",
+    "seniority",
+    "capacity",
+)
+
+
+@dataclass(frozen=True)
+class ProfileValues:
+    """Those columns of one profile, read without loading the ORM object."""
+
+    skills: list[Any]
+    skills_wanted: list[Any]
+    interests: list[Any]
+    languages: list[Any]
+    goals: str
+    department: str
+    location: str
+    line_manager: str
+    time_zone: str
+    seniority: int | None
+    capacity: int | None
+
+
 @lru_cache(maxsize=512)
 def _offset_hours(zone: str, hour: str) -> float | None:
     """Offset of an IANA zone from UTC in hours, at the given hour (cached per zone and hour)."""
@@ -164,7 +197,9 @@ def utc_offset(zone: str | None, now: datetime) -> float | None:
     return _offset_hours(zone.strip(), now.replace(minute=0, second=0, microsecond=0).isoformat())
 
 
-def attributes(profile: Profile | None, answers: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
+def attributes(
+    profile: Profile | ProfileValues | None, answers: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
     """Everything any criterion may read about one person; missing values stay None or empty, which the
     engine treats as "does not satisfy"."""
     values: dict[str, Any] = {}

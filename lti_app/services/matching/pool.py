@@ -135,7 +135,8 @@ def load_pool(session: Session, programme: Programme, *, scope: Scope = "unmatch
 
 def _people(session: Session, programme: Programme) -> list[_Person]:
     """Everyone actively enrolled, with the profile and membership columns matching reads. Plain columns
-    rather than ORM objects: a course of 12,000 people loads several times faster without the identity map."""
+    rather than ORM objects: a read-only pass over 12,000 people needs no identity map (about a fifth
+    faster; decoding the JSON tag columns is most of what remains)."""
     columns = [getattr(Profile, name).label(f"p_{name}") for name in PROFILE_COLUMNS]
     rows = session.execute(
         select(

@@ -88,6 +88,9 @@ class LMSRequestError(Exception):
         body: the start of the last answer's body, secrets masked.
         timed_out: the platform did not answer in time (connect or read timeout).
         errorcode: a machine-readable code given by the platform (OAuth ``error``, Moodle ``errorcode``).
+        retry_after: seconds the platform asked to wait (``Retry-After`` of the last answer, RFC 9110
+            section 10.2.3), ``None`` when it did not say. Parsed once, in :mod:`lms_clients.http`, so a
+            caller with its own durable retries (the outbox) honours it without reading headers.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class LMSRequestError(Exception):
         body: str | bytes | None = None,
         timed_out: bool = False,
         errorcode: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -109,6 +113,7 @@ class LMSRequestError(Exception):
         self.body = trim_body(body)
         self.timed_out = timed_out
         self.errorcode = errorcode
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -124,5 +129,6 @@ class LMSRequestError(Exception):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}({self.message!r}, method={self.method!r}, url={self.url!r}, "
-            f"status={self.status!r}, timed_out={self.timed_out!r}, errorcode={self.errorcode!r})"
+            f"status={self.status!r}, timed_out={self.timed_out!r}, errorcode={self.errorcode!r}, "
+            f"retry_after={self.retry_after!r})"
         )

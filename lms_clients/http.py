@@ -56,6 +56,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - current)
 
 
+def retry_after_of(response: requests.Response) -> float | None:
+    """The wait a 429 or 503 answer asks for; other statuses' ``Retry-After`` is no request to slow down."""
+    if response.status_code not in (429, 503):
+        return None
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
 def _host_path(url: str) -> str:
     """``host[:port]/path`` for logs: no scheme noise, no query values (they may carry user ids)."""
     parts = urlsplit(url)
@@ -120,7 +127,7 @@ class LMSHttp:
     def backoff_delay(self, attempt: int, response: requests.Response | None = None) -> float:
         """Delay before attempt ``attempt + 1``: the platform's ``Retry-After`` if any, else full jitter."""
         if response is not None and response.status_code in (429, 503):
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_of(response)
             if retry_after is not None:
                 return min(retry_after, self.retry_after_max)
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
@@ -223,6 +230,7 @@ class LMSHttp:
                 url=url,
                 status=status,
                 body=response.content,
+                retry_after=retry_after_of(response),
             )
 
 

@@ -256,5 +256,6 @@ def _explain_refusal(exc: LMSRequestError) -> LMSRequestError:
     if isinstance(description, str) and description:
         message += f" ({description[:200]})"
     return LMSRequestError(
-        message, method=exc.method, url=exc.url, status=exc.status, body=exc.body, errorcode=code
+        message, method=exc.method, url=exc.url, status=exc.status, body=exc.body, errorcode=code,
+        retry_after=exc.retry_after,
     )

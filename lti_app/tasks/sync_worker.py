@@ -23,16 +23,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lms_clients import scopes as lti_scopes
 from lms_clients.ags import AssignmentGradesClient, LineItem, Score
 from lms_clients.errors import LMSRequestError
-from lms_clients.http import LMSHttp, parse_retry_after
+from lms_clients.http import LMSHttp
 from lms_clients.token import DEFAULT_TOKEN_CACHE, ServiceRegistration, SigningKey, TokenCache, TokenClient
 from lti_app.crypto import SecretBox
 from lti_app.models.base import utcnow
@@ -129,26 +127,6 @@ class Result:
     lineitem_url: str | None = None
 
 
-class RetryAfterSession(requests.Session):
-    """Remembers, per thread, the ``Retry-After`` of the last 429/503 answer, so the outbox can honour it
-    (``LMSRequestError`` carries the status but not the headers)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._seen = threading.local()
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        response = super().send(request, **kwargs)
-        if response.status_code in (429, 503):
-            self._seen.value = parse_retry_after(response.headers.get("Retry-After"))
-        return response
-
-    def take_retry_after(self) -> float | None:
-        value: float | None = getattr(self._seen, "value", None)
-        self._seen.value = None
-        return value
-
-
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -176,13 +154,11 @@ class SyncWorker:
         # yet never an immediate retry.
         self._jitter = jitter or (lambda ceiling: random.uniform(ceiling / 2, ceiling))
         self._token_cache = token_cache if token_cache is not None else DEFAULT_TOKEN_CACHE
-        self._hints = RetryAfterSession()
         self._http = LMSHttp(
             connect_timeout=self.config.connect_timeout,
             read_timeout=self.config.read_timeout,
             max_attempts=1,  # retries are the outbox's: durable, spaced, and they survive a restart
             pool_maxsize=max(self.config.concurrency, 4),
-            session=self._hints,
         )
         self._pool = ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="tandem-sync")
         self._clients: dict[tuple[int, tuple[str, ...]], AssignmentGradesClient] = {}
@@ -284,7 +260,6 @@ class SyncWorker:
     def _send(self, delivery: Delivery, target: Target, sub: str) -> Result:
         if self._clock() + self.config.request_budget > delivery.claimed_until:
             return Result(delivery, RELEASE)
-        self._hints.take_retry_after()
         try:
             score = Score(
                 user_id=sub,
@@ -302,7 +277,7 @@ class SyncWorker:
                 return Result(delivery, ALREADY, lineitem_url=target.lineitem_url)
             if exc.status == 404:
                 return Result(delivery, GONE, str(exc), 404, lineitem_url=target.lineitem_url)
-            return _classified(delivery, exc, self._hints.take_retry_after())
+            return _classified(delivery, exc)
         except ValueError as exc:  # a score AGS would refuse (e.g. a person without an LMS user id)
             return Result(delivery, FAIL, f"Tandem could not build this score: {exc}")
         return Result(delivery, SENT, lineitem_url=target.lineitem_url)
@@ -389,8 +364,7 @@ class SyncWorker:
                 found[programme_id] = Result(dummy, FAIL, str(exc))
             except LMSRequestError as exc:
                 self.session.rollback()
-                retry = _classified(dummy, exc, self._hints.take_retry_after())
-                found[programme_id] = retry
+                found[programme_id] = _classified(dummy, exc)
         return found
 
     def _target(self, programme_id: int) -> Target:
@@ -503,9 +477,9 @@ def _delivery(job: SyncJob) -> Delivery:
     )
 
 
-def _classified(delivery: Delivery, exc: LMSRequestError, retry_after: float | None) -> Result:
+def _classified(delivery: Delivery, exc: LMSRequestError) -> Result:
     transient = exc.status is None or exc.status in RETRY_STATUSES
-    return Result(delivery, RETRY if transient else FAIL, str(exc), exc.status, retry_after)
+    return Result(delivery, RETRY if transient else FAIL, str(exc), exc.status, exc.retry_after)
 
 
 def _placement_of(session: Session, programme: Programme) -> Placement | None:

@@ -44,3 +44,10 @@ def test_body_is_not_part_of_the_message() -> None:
     error = LMSRequestError("Refused", status=400, body='{"email": "someone@example.com"}')
     assert "someone@example.com" not in str(error)
     assert error.body == '{"email": "someone@example.com"}'
+
+
+def test_retry_after_is_kept_and_shown_in_repr() -> None:
+    error = LMSRequestError("Busy", status=429, retry_after=30.0)
+    assert error.retry_after == 30.0
+    assert "retry_after=30.0" in repr(error)
+    assert LMSRequestError("Busy", status=429).retry_after is None

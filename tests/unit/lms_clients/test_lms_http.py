@@ -264,3 +264,47 @@ def test_json_body_rejects_wrong_content_type_and_bad_json(lms_server: HTTPServe
     vendor = http.request("GET", lms_server.url_for("/vendor"))
     ok = json_body(vendor, media_types=("application/vnd.example+json",), what="x")
     assert ok == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("90", 90.0), (None, None), ("soon", None)],
+)
+def test_the_error_carries_the_platforms_retry_after(
+    lms_server: HTTPServer, sleeps: list[float], header: str | None, expected: float | None
+) -> None:
+    """A caller with its own, durable retries (the outbox) reads the wait from the error itself."""
+    headers = {"Retry-After": header} if header is not None else {}
+    lms_server.expect_request("/busy").respond_with_data("slow down", status=429, headers=headers)
+
+    with LMSHttp(max_attempts=1, sleep=sleeps.append) as http, pytest.raises(LMSRequestError) as caught:
+        http.request("POST", lms_server.url_for("/busy"), json={"a": 1})
+
+    assert caught.value.status == 429
+    assert caught.value.retry_after == expected
+    assert sleeps == []
+
+
+def test_retry_after_of_the_last_answer_after_giving_up(lms_server: HTTPServer, sleeps: list[float]) -> None:
+    lms_server.expect_request("/busy").respond_with_handler(
+        sequence(
+            Response(status=503, headers={"Retry-After": "5"}),
+            Response(status=503, headers={"Retry-After": "300"}),
+        )
+    )
+
+    with LMSHttp(max_attempts=2, sleep=sleeps.append) as http, pytest.raises(LMSRequestError) as caught:
+        http.request("GET", lms_server.url_for("/busy"))
+
+    assert sleeps == [5.0]
+    assert caught.value.retry_after == 300.0  # what the platform asked last, not capped for a caller's queue
+
+
+def test_transport_errors_carry_no_retry_after() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with LMSHttp(max_attempts=1) as http, pytest.raises(LMSRequestError) as caught:
+        http.request("GET", f"http://127.0.0.1:{port}/nobody-listens")
+
+    assert caught.value.status is None and caught.value.retry_after is None

@@ -254,3 +254,19 @@ def test_expires_in_is_optional(lms_server: HTTPServer, token_client: TokenClien
 def test_scopes_are_required(token_client: TokenClient) -> None:
     with pytest.raises(ValueError):
         token_client.get_token([])
+
+
+def test_rate_limited_token_request_keeps_the_platforms_retry_after(
+    lms_server: HTTPServer, token_client: TokenClient
+) -> None:
+    lms_server.expect_request("/mod/lti/token.php").respond_with_json(
+        {"error": "slow_down", "error_description": "too many token requests"},
+        status=429,
+        headers={"Retry-After": "45"},
+    )
+
+    with pytest.raises(LMSRequestError) as caught:
+        token_client.get_token(SCORE)
+
+    assert caught.value.errorcode == "slow_down"
+    assert caught.value.retry_after == 45.0

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from lms_clients import LMSHttp, Member, NamesRolesClient, ServiceRegistration, TokenClient
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200  # members written per batch (one read query, a few bulk writes)
 PAGE_LIMIT = 100  # members asked per NRPS page (the platform may send fewer)
+ANALYSE_AFTER = 1000  # people added by one sync before PostgreSQL's statistics are refreshed
 MAX_ID = 255  # LTI Core §5.3.6: a longer user id is refused, never truncated into someone else's
 MAX_ROLES = 100
 
@@ -160,9 +162,12 @@ def sync_course(
     course_id, registration_id, url = course.id, course.registration_id, course.memberships_url
     stamp = now or utcnow()
     summary = RosterSummary()
+    analysed = False
     members = services.nrps.members(url, limit=page_limit)
     for batch in _read_ahead(_batches(members, batch_size)):
         _sync_batch(session, course_id, registration_id, batch, stamp, summary, services.enricher)
+        if not analysed and summary.added >= ANALYSE_AFTER:
+            analysed = _refresh_statistics(session)
         if on_progress is not None:
             on_progress(summary)
     summary.deactivated += _deactivate_unlisted(session, course_id, stamp)
@@ -175,6 +180,24 @@ def sync_course(
     if on_progress is not None:
         on_progress(summary)
     return summary
+
+
+def _refresh_statistics(session: Session) -> bool:
+    """Let PostgreSQL's planner see the people a large first sync is adding.
+
+    Until autovacuum analyses the tables, the planner believes a new platform has next to no people, so
+    it looks people up by registration and filters on ``sub``: every batch then reads every person of the
+    platform, and a 10,000-member first sync becomes quadratic. A sampled ANALYZE of the two tables takes
+    milliseconds and puts the lookup back on the (registration, sub) index. Best effort: a database user
+    not allowed to analyse simply keeps the slower plan."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    try:
+        with session.begin_nested():
+            session.execute(text("ANALYZE person, enrolment"))
+    except DBAPIError:
+        logger.info("Could not refresh table statistics during roster sync (insufficient privilege?)")
+    return True
 
 
 def _batches(members: Iterable[Member], size: int) -> Iterator[list[Member]]:
@@ -372,37 +395,37 @@ def _insert(session: Session) -> Any:
 
 
 def _insert_people(session: Session, registration_id: int, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert people, skipping any a concurrent launch inserted first; their ids by sub."""
+    """Insert people (a person a concurrent launch inserted first is left as the launch wrote it) and
+    read back the ids of everyone inserted.
+
+    A plain executemany rather than INSERT … RETURNING: PostgreSQL drivers then prepare one short statement
+    for the whole batch, where a multi-row RETURNING statement is a new, long text to parse each time."""
     if not rows:
         return {}
     now = utcnow()
     for row in rows:
         row.update(created_at=now, updated_at=now)
-    statement = (
-        _insert(session)(P)
-        .on_conflict_do_nothing(index_elements=["registration_id", "sub"])
-        .returning(P.c.id, P.c.sub)
-    )
-    ids = {sub: pid for pid, sub in session.execute(statement, rows)}
-    missing = [row["sub"] for row in rows if row["sub"] not in ids]
-    if missing:  # lost the race to a launch: read the winners' ids
-        winners = select(P.c.sub, P.c.id).where(P.c.registration_id == registration_id, P.c.sub.in_(missing))
-        ids.update({sub: pid for sub, pid in session.execute(winners)})
-    return ids
+    statement = _insert(session)(P).on_conflict_do_nothing(index_elements=["registration_id", "sub"])
+    session.execute(statement, rows)
+    subs = [row["sub"] for row in rows]
+    inserted = select(P.c.sub, P.c.id).where(P.c.registration_id == registration_id, P.c.sub.in_(subs))
+    return {sub: pid for sub, pid in session.execute(inserted)}
 
 
 def _insert_enrolments(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert enrolments, leaving any a concurrent launch inserted first as the launch wrote it.
+
+    The count: SQLite reports the rows really inserted; psycopg's pipelined executemany reports none
+    (-1), and then every row counts, since a person whose launch won the race was added to the course
+    during this sync all the same."""
     if not rows:
         return 0
     now = utcnow()
     for row in rows:
         row.update(created_at=now, updated_at=now)
-    statement = (
-        _insert(session)(E)
-        .on_conflict_do_nothing(index_elements=["course_id", "person_id"])
-        .returning(E.c.id)
-    )
-    return len(session.execute(statement, rows).all())
+    statement = _insert(session)(E).on_conflict_do_nothing(index_elements=["course_id", "person_id"])
+    inserted = int(session.execute(statement, rows).rowcount)  # type: ignore[attr-defined]
+    return inserted if inserted >= 0 else len(rows)
 
 
 def _deactivate_unlisted(session: Session, course_id: int, stamp: datetime) -> int:

@@ -134,13 +134,12 @@ def overview(session: Session, actor: Actor, course_id: int) -> RosterOverview:
             .limit(HISTORY)
         )
     )
-    counts = dict(
-        session.execute(
-            select(Enrolment.status, func.count(Enrolment.id))
-            .where(Enrolment.course_id == course_id)
-            .group_by(Enrolment.status)
-        ).all()
+    by_status = (
+        select(Enrolment.status, func.count(Enrolment.id))
+        .where(Enrolment.course_id == course_id)
+        .group_by(Enrolment.status)
     )
+    counts: dict[str, int] = {status: number for status, number in session.execute(by_status)}
     registration = session.get(Registration, course.registration_id)
     enrichment = bool(registration and registration.moodle_ws_token_sealed and registration.moodle_field_map)
     return RosterOverview(
@@ -179,23 +178,32 @@ def pending_sync_ids(session: Session, *, now: datetime | None = None) -> list[i
     return list(session.scalars(queued))
 
 
-def record_progress(job: RosterSync, summary: RosterSummary, *, now: datetime | None = None) -> None:
-    job.processed = summary.processed
-    job.added = summary.added
-    job.updated = summary.updated
-    job.deactivated = summary.deactivated
-    job.unchanged = summary.unchanged
-    job.skipped = summary.skipped
-    job.enriched = summary.enriched
-    job.notice = summary.notice
-    if job.total is not None and summary.processed > job.total:
-        job.total = summary.processed
-    job.updated_at = now or utcnow()  # the heartbeat that tells a live job from a dead one
+def _counts(summary: RosterSummary) -> dict[str, object]:
+    return {
+        "processed": summary.processed, "added": summary.added, "updated": summary.updated,
+        "deactivated": summary.deactivated, "unchanged": summary.unchanged, "skipped": summary.skipped,
+        "enriched": summary.enriched, "notice": summary.notice,
+    }
+
+
+def record_progress(
+    session: Session, sync_id: int, summary: RosterSummary, *, now: datetime | None = None
+) -> None:
+    """Save the counts so far; ``updated_at`` is the heartbeat that tells a live job from a dead one.
+    One UPDATE, no reload of the job: it runs after every batch."""
+    session.execute(
+        update(RosterSync)
+        .where(RosterSync.id == sync_id)
+        .values(updated_at=now or utcnow(), **_counts(summary))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def finish(job: RosterSync, summary: RosterSummary, *, now: datetime | None = None) -> None:
     moment = now or utcnow()
-    record_progress(job, summary, now=moment)
+    for name, value in _counts(summary).items():
+        setattr(job, name, value)
+    job.updated_at = moment
     job.total = summary.processed
     job.status = DONE
     job.finished_at = moment

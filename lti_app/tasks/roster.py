@@ -80,7 +80,7 @@ def run_sync(
         services = roster_services(session, registration, box, http)
 
         def progress(summary: RosterSummary) -> None:
-            roster_jobs.record_progress(job, summary)
+            roster_jobs.record_progress(session, sync_id, summary)
             session.commit()
             if on_progress is not None:
                 on_progress(summary)

@@ -198,10 +198,15 @@ def utc_offset(zone: str | None, now: datetime) -> float | None:
 
 
 def attributes(
-    profile: Profile | ProfileValues | None, answers: Mapping[str, Any] | None, now: datetime
+    profile: Profile | ProfileValues | None,
+    answers: Mapping[str, Any] | None,
+    now: datetime,
+    multiple: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Everything any criterion may read about one person; missing values stay None or empty, which the
-    engine treats as "does not satisfy"."""
+    engine treats as "does not satisfy". ``multiple`` (question key → several answers allowed) shapes each
+    answer as the question now is, since a trainer may switch a question between one and several answers
+    after people answered; answers to questions that are gone are left out."""
     values: dict[str, Any] = {}
     if profile is not None:
         values.update(
@@ -217,5 +222,10 @@ def attributes(
             seniority=profile.seniority,
         )
     for key, value in (answers or {}).items():
+        if multiple is not None:
+            if key not in multiple:
+                continue
+            chosen = [value] if isinstance(value, str) else list(value or ())
+            value = chosen if multiple[key] else (chosen[0] if chosen else None)
         values[question_attr(key)] = value
     return values

@@ -85,6 +85,7 @@ def load_pool(session: Session, programme: Programme, *, scope: Scope = "unmatch
     """No authorisation: the caller has checked the actor is a trainer of the programme's course."""
     questionnaire = load_questionnaire(session, programme)
     criteria = engine_criteria(questionnaire.criteria, {q.key: q for q in questionnaire.questions})
+    multiple = {q.key: q.multiple for q in questionnaire.questions}
     people = _people(session, programme)
     rels = _relationships(session, programme.id)
     pool = Pool(programme, criteria, [], [])
@@ -107,7 +108,7 @@ def load_pool(session: Session, programme: Programme, *, scope: Scope = "unmatch
             pool.active.update((m, mentor_id) for m in keeps)
     mentor_ids: set[int] = set()
     for p in people:
-        attrs = attributes(p.profile, p.membership.answers if p.membership else None, now)
+        attrs = attributes(p.profile, p.membership.answers if p.membership else None, now, multiple)
         pool.attributes[p.person_id] = attrs
         # The capacity rules read these four attributes only; plain values stand in for the ORM row.
         membership = cast(ProgrammeMembership | None, p.membership)

@@ -184,7 +184,8 @@ def _earlier_proposals(
     scope_all: bool,
 ) -> tuple[list[int], dict[int, Group]]:
     """Relationships to retract, and unchanged ones to keep (relationship id → group), after checking
-    nobody in the run was paired since it ran."""
+    that nobody the run pairs was paired since it ran. Someone it left unmatched may have found a mentor
+    meanwhile: their relationship is none of this run's business."""
     rows = session.execute(
         select(
             Relationship.id,
@@ -202,12 +203,19 @@ def _earlier_proposals(
     for rel_id, status, source, person_id, role in rows:
         replaceable[rel_id] = scope_all and status == PENDING and source == MATCHING_SOURCE
         (mentors if role == MENTOR else mentees).setdefault(rel_id, set()).add(person_id)
-    touched = [r for r in replaceable if mentees.get(r, set()) & covered]
-    if any(not replaceable[r] or not mentees[r] <= covered for r in touched):
-        raise Conflict(
-            "Some people in this proposal were paired since it was made. Run matching again.",
-            code="stale_run",
-        )
+    paired = {mentee for _, members in groups for mentee in members}
+    touched = []
+    for rel_id, replace in replaceable.items():
+        theirs = mentees.get(rel_id, set())
+        if not theirs & covered:
+            continue
+        if replace and theirs <= covered:
+            touched.append(rel_id)
+        elif theirs & paired:  # someone this run pairs is already in another relationship
+            raise Conflict(
+                "Some people in this proposal were paired since it was made. Run matching again.",
+                code="stale_run",
+            )
     keep: dict[int, Group] = {}
     retract = []
     for rel_id in touched:

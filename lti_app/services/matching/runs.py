@@ -46,6 +46,7 @@ CONFLICT_REASONS = {
     "no_capacity": "The mentor has no free place left.",
 }
 PAGE_SIZE = 200
+UNMATCHED_SHOWN = 500  # a review lists this many unmatched people; the run counts them all
 
 
 @dataclass(frozen=True)
@@ -276,8 +277,8 @@ def list_runs(session: Session, actor: Actor, programme_id: int, *, limit: int =
 def view_run(
     session: Session, actor: Actor, programme_id: int, run_id: int, *, offset: int = 0, limit: int = PAGE_SIZE
 ) -> RunView:
-    """A page of the run's pairs (weakest first, where a trainer's eye is needed) and all the unmatched,
-    with names, in three queries."""
+    """A page of the run's pairs (weakest first, where a trainer's eye is needed) and the first
+    ``UNMATCHED_SHOWN`` unmatched, with names, in a fixed number of queries."""
     run = load_run(session, actor, programme_id, run_id)
     mentee, mentor = aliased(Person), aliased(Person)
     pairs = session.execute(
@@ -294,6 +295,7 @@ def view_run(
         .join(Person, Person.id == UnmatchedMentee.mentee_id)
         .where(UnmatchedMentee.run_id == run.id)
         .order_by(UnmatchedMentee.reason, Person.family_name, Person.given_name, Person.id)
+        .limit(UNMATCHED_SHOWN)
     ).all()
     conflicts = _named_conflicts(session, run)
     return RunView(

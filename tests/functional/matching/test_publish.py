@@ -252,3 +252,21 @@ def test_pins_are_spent_by_publishing(db_session) -> None:
 
     kinds = list(db_session.scalars(select(PairConstraint.kind)))
     assert kinds == ["forbidden"]  # bans stay for good
+
+
+def test_someone_left_unmatched_may_find_a_mentor_meanwhile(db_session) -> None:
+    s = setting()
+    criterion(s.programme, "skills", "complementarity", 10)
+    x = mentor(s.course, s.programme, skills=["python"])
+    a = mentee(s.course, s.programme, skills_wanted=["python"])
+    b = mentee(s.course, s.programme, skills_wanted=["python", "rust"])  # x fits a better: b is left out
+    run = matching.run_matching(db_session, s.trainer_actor, s.programme.id)
+    y = mentor(s.course, s.programme, skills=["rust"])
+    relationships.create_relationship(
+        db_session, s.trainer_actor, s.programme.id, mentor_ids=[y.id], mentee_ids=[b.id]
+    )
+
+    outcome = matching.publish(db_session, s.trainer_actor, s.programme.id, run.id)
+
+    assert [(r.person_ids("mentee"), r.person_ids("mentor")) for r in outcome.created] == [([a.id], [x.id])]
+    assert len(_relationships(db_session)) == 2

@@ -212,3 +212,21 @@ def test_invalid_settings_and_unknown_runs(db_session) -> None:
     with pytest.raises(NotFound):
         matching.view_run(db_session, s.trainer_actor, s.programme.id, 999_999)
     assert db_session.query(MatchingRun).count() == 0
+
+
+def test_answers_are_read_as_the_question_now_is(db_session) -> None:
+    """A question switched from several answers to one after people answered still compares."""
+    s = setting()
+    question = ProgrammeQuestionFactory(programme=s.programme, key="pace", multiple=True)
+    criterion(s.programme, "pace", "similarity", 10, source="question")
+    fast = mentor(s.course, s.programme, answers={"pace": ["o1"]})
+    slow = mentor(s.course, s.programme, answers={"pace": ["o2", "o3"]})
+    e = mentee(s.course, s.programme, answers={"pace": ["o2"], "deleted-question": "o1"})
+    question.multiple = False
+    db_session.flush()
+
+    run = matching.run_matching(db_session, s.trainer_actor, s.programme.id)
+
+    found, _ = _pairs(db_session, s, run)
+    assert found == {(e.id, slow.id)} and fast.id not in {m for _, m in found}
+    assert run.total_score == pytest.approx(100.0)

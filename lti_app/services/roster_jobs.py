@@ -35,6 +35,10 @@ from lti_app.services.roster import INACTIVE_PLATFORM, NO_ROSTER_SERVICE, Roster
 
 STALE_AFTER = timedelta(minutes=15)
 INTERRUPTED = "The sync stopped without finishing (the process running it ended). Start it again."
+NEVER_STARTED = (
+    "The sync did not start within 15 minutes: the worker that runs roster syncs may be stopped. "
+    "Ask your administrator, or try again."
+)
 HISTORY = 5
 
 
@@ -84,8 +88,9 @@ def active_sync(session: Session, course_id: int, *, now: datetime | None = None
     job = session.scalars(
         select(RosterSync).where(RosterSync.course_id == course_id, RosterSync.status.in_(ACTIVE_STATUSES))
     ).first()
-    if job is not None and _is_stale(job, now or utcnow()):
-        fail(job, INTERRUPTED, now=now)
+    moment = now or utcnow()
+    if job is not None and (_is_stale(job, moment) or _never_started(job, moment)):
+        fail(job, INTERRUPTED if job.status == RUNNING else NEVER_STARTED, now=moment)
         session.flush()
         return None
     return job
@@ -93,6 +98,12 @@ def active_sync(session: Session, course_id: int, *, now: datetime | None = None
 
 def _is_stale(job: RosterSync, now: datetime) -> bool:
     return job.status == RUNNING and job.updated_at < now - STALE_AFTER
+
+
+def _never_started(job: RosterSync, now: datetime) -> bool:
+    """Queued for long: its thread died before claiming it, or no worker runs. Failing it (only when a
+    trainer looks) frees the button; a worker catching up later finds nothing left to claim."""
+    return job.status == QUEUED and job.created_at < now - STALE_AFTER
 
 
 def get_sync(session: Session, actor: Actor, sync_id: int) -> RosterSync:

@@ -24,6 +24,7 @@ bp = Blueprint("roster", __name__)
 def page():  # type: ignore[no-untyped-def]
     actor = current_actor()
     view = roster_jobs.overview(db.session, actor, course_of(actor))
+    db.session.commit()  # keeps the failing of a job whose runner died, if the overview found one
     return render_template("roster/page.html", view=view, launch_token=getattr(g, "launch_token", ""))
 
 

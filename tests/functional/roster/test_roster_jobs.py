@@ -132,6 +132,17 @@ def test_a_job_whose_runner_died_no_longer_blocks_the_course(course, trainer) ->
     assert stuck.status == FAILED and "stopped without finishing" in stuck.error
 
 
+def test_a_job_no_runner_ever_started_no_longer_blocks_the_course(course, trainer) -> None:
+    waiting = RosterSyncFactory(course=db.session.get(Course, course.id))
+    waiting.created_at = utcnow() - roster_jobs.STALE_AFTER - timedelta(minutes=1)
+    db.session.commit()
+
+    overview = roster_jobs.overview(db.session, trainer, course.id)
+
+    assert overview.current is None
+    assert overview.history[0].id == waiting.id and "did not start" in overview.history[0].error
+
+
 def test_pending_jobs_are_listed_oldest_first(course, trainer) -> None:
     other = CourseFactory(registration=db.session.get(Registration, course.registration_id))
     first = RosterSyncFactory(course=db.session.get(Course, course.id))

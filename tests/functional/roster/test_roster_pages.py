@@ -136,3 +136,10 @@ def test_a_sync_runs_in_the_background_and_the_page_shows_its_summary(
     body = trainer.get("/course/roster").get_data(as_text=True)
     assert "5 added, 1 updated" in body and 'id="roster-history"' in body
     assert 'id="roster-sync"' not in body
+
+
+def test_the_status_api_is_documented(client) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    assert {"/api/v1/roster/syncs", "/api/v1/roster/syncs/{sync_id}"} <= set(spec["paths"])
+    assert "progress" in spec["components"]["schemas"]["RosterSyncOut"]["properties"]

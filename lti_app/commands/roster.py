@@ -60,7 +60,7 @@ def _run(sync_id: int, label: str, quiet: bool) -> bool:
 
         def progress(summary: RosterSummary) -> None:
             nonlocal done_so_far
-            if summary.processed > bar.length:  # the estimate was short: stretch the bar
+            if summary.processed > (bar.length or 0):  # the estimate was short: stretch the bar
                 bar.length = summary.processed
             bar.update(summary.processed - done_so_far)
             done_so_far = summary.processed

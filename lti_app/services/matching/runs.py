@@ -126,12 +126,7 @@ def run_matching(
         result = _solve(pool, params)
     except ValueError as exc:  # e.g. a pin that names a person twice; nothing about anyone is logged
         raise ValidationFailed(f"The matching problem is invalid: {exc}") from exc
-    session.execute(
-        update(MatchingRun)
-        .where(MatchingRun.programme_id == programme.id, MatchingRun.status == PROPOSED)
-        .values(status=DISCARDED)
-        .execution_options(synchronize_session=False)
-    )
+    _discard_open(session, programme.id)
     run = _stored(programme.id, actor.person_id, now, params, pool, result, loaded)
     try:
         with session.begin_nested():  # the partial unique index settles two trainers running at once
@@ -150,6 +145,15 @@ def run_matching(
             ],
         )
     return run
+
+
+def _discard_open(session: Session, programme_id: int) -> None:
+    session.execute(
+        update(MatchingRun)
+        .where(MatchingRun.programme_id == programme_id, MatchingRun.status == PROPOSED)
+        .values(status=DISCARDED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _solve(pool: Pool, params: RunParams) -> MatchResult:

@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from lti_app.errors import NotFound, ValidationFailed
+from lti_app.errors import Conflict, NotFound, ValidationFailed
 from lti_app.models.matching import DISCARDED, PROPOSED, MatchingRun
 from lti_app.services import matching
-from lti_app.services.matching import RunParams
+from lti_app.services.matching import RunParams, runs
 from tests.factories.core import pair
 from tests.factories.matching import ProgrammeQuestionFactory, criterion, mentee, mentor
 from tests.functional.matching.support import setting
@@ -230,3 +230,20 @@ def test_answers_are_read_as_the_question_now_is(db_session) -> None:
     found, _ = _pairs(db_session, s, run)
     assert found == {(e.id, slow.id)} and fast.id not in {m for _, m in found}
     assert run.total_score == pytest.approx(100.0)
+
+
+def test_two_trainers_running_at_once_get_a_clean_conflict(db_session, monkeypatch) -> None:
+    """The other trainer's run committed between our discard and our insert: the partial unique index
+    refuses the second open proposal, and ours stays untouched."""
+    s = setting()
+    criterion(s.programme, "skills", "complementarity", 10)
+    mentor(s.course, s.programme, skills=["python"])
+    mentee(s.course, s.programme, skills_wanted=["python"])
+    first = matching.run_matching(db_session, s.trainer_actor, s.programme.id)
+    monkeypatch.setattr(runs, "_discard_open", lambda session, programme_id: None)
+
+    with pytest.raises(Conflict):
+        matching.run_matching(db_session, s.trainer_actor, s.programme.id)
+
+    assert db_session.query(MatchingRun).all() == [first] and first.status == PROPOSED
+    assert len(matching.view_run(db_session, s.trainer_actor, s.programme.id, first.id).pairs) == 1

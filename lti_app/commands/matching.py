@@ -47,7 +47,7 @@ def run(programme_id: int, person_id: int, min_score: float, solver: str, scope:
         raise click.ClickException("No such programme.")
     params = matching.RunParams(min_score=min_score, solver=solver, scope=scope)  # type: ignore[arg-type]
     try:
-        found = matching.run_matching(db.session, _actor(person_id), programme_id, params)
+        found = matching.run_matching(db.session(), _actor(person_id), programme_id, params)
     except TandemError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
@@ -72,7 +72,7 @@ def publish(run_id: int, person_id: int | None) -> None:
         raise click.ClickException("No such matching run.")
     try:
         outcome = matching.publish(
-            db.session, _actor(person_id or run_row.created_by_id), run_row.programme_id, run_id
+            db.session(), _actor(person_id or run_row.created_by_id), run_row.programme_id, run_id
         )
     except TandemError as exc:
         db.session.rollback()

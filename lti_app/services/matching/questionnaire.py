@@ -297,7 +297,7 @@ def save_answers(
 
 def questions_due(session: Session, actor: Actor, course_id: int) -> list[tuple[Programme, int]]:
     """Open programmes of the course whose questions the actor has not all answered, with how many are
-    left (for the prompt on the learner's home page). Two queries, whatever the number of programmes."""
+    left (for the notice on the learner's home page), in a fixed number of queries."""
     if not actor.is_participant:
         return []
     found = [p for p in list_programmes(session, actor, course_id) if p.status == "open"]

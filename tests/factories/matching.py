@@ -60,7 +60,9 @@ class PairConstraintFactory(_Base):
     kind = "fixed"
 
 
-def criterion(programme: Programme, field: str, kind: str, weight: int = 5, **extra: Any) -> MatchingCriterion:
+def criterion(
+    programme: Programme, field: str, kind: str, weight: int = 5, **extra: Any
+) -> MatchingCriterion:
     return MatchingCriterionFactory(programme=programme, field=field, kind=kind, weight=weight, **extra)
 
 
@@ -92,7 +94,12 @@ def mentor(
 
 
 def mentee(
-    course: Course, programme: Programme, *, answers: dict[str, Any] | None = None, joined: bool = True, **profile: Any
+    course: Course,
+    programme: Programme,
+    *,
+    answers: dict[str, Any] | None = None,
+    joined: bool = True,
+    **profile: Any,
 ) -> Person:
     """A participant looking for a mentor in the programme (``joined``: with a membership row)."""
     person = enrol(course, "participant")
@@ -100,7 +107,10 @@ def mentee(
     if joined:
         db.session.add(
             ProgrammeMembership(
-                programme_id=programme.id, person_id=person.id, open_to_be_mentored=True, answers=answers or {}
+                programme_id=programme.id,
+                person_id=person.id,
+                open_to_be_mentored=True,
+                answers=answers or {},
             )
         )
     db.session.flush()

@@ -6,6 +6,7 @@ scripts build one explicitly and production refuses to start with an unsafe one.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -48,7 +49,8 @@ class Settings:
     mail_from: str = "Tandem <tandem@localhost>"
     log_level: str = "INFO"
     instance_dir: Path = DEFAULT_INSTANCE_DIR
-    # A launch token is the only credential a page carries inside the LMS frame; short-lived, refreshed on use.
+    # A launch token is the only credential a page carries inside the LMS frame: short-lived, refreshed on
+    # use.
     launch_token_ttl_seconds: int = 2 * 3600
     # Leeway for clock skew between platform and tool when checking iat/exp of platform tokens.
     jwt_leeway_seconds: int = 60
@@ -61,6 +63,9 @@ class Settings:
     # How a trainer's "Sync roster" runs: "thread" (a background thread of the web process: development and
     # small sites) or "worker" (queued for `tandem roster sync --pending`, run by the worker).
     roster_sync: str = "thread"
+    # Private networks (CIDR) that dynamic registration may reach in production, e.g. an LMS on the campus
+    # network; loopback, private and link-local addresses are refused otherwise.
+    platform_networks: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -109,6 +114,9 @@ class Settings:
                 p.strip() for p in (env.get("TANDEM_OPERATOR_PLATFORMS") or "").split(",") if p.strip()
             ),
             roster_sync=(env.get("TANDEM_ROSTER_SYNC") or cls.roster_sync).strip().lower(),
+            platform_networks=tuple(
+                n.strip() for n in (env.get("TANDEM_PLATFORM_NETWORKS") or "").split(",") if n.strip()
+            ),
         )
         settings.validate()
         return settings
@@ -123,13 +131,20 @@ class Settings:
             found.append("TANDEM_DATABASE_URL is not set")
         if self.roster_sync not in ("thread", "worker"):
             found.append("TANDEM_ROSTER_SYNC must be thread or worker")
+        for network in self.platform_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                found.append(f"TANDEM_PLATFORM_NETWORKS: {network!r} is not a network such as 10.20.0.0/16")
         if self.is_production:
             if not self.secret_key or self.secret_key == "insecure-development-key":
                 found.append("TANDEM_SECRET_KEY is not set")
             elif len(self.secret_key) < 32:
                 found.append("TANDEM_SECRET_KEY must be at least 32 characters")
             if urlparse(self.base_url).scheme != "https":
-                found.append("TANDEM_BASE_URL must be an https:// URL (LMS platforms only launch https tools)")
+                found.append(
+                    "TANDEM_BASE_URL must be an https:// URL (LMS platforms only launch https tools)"
+                )
             if self.is_sqlite:
                 found.append("TANDEM_DATABASE_URL must not be SQLite in production (use PostgreSQL)")
         return found

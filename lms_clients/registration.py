@@ -5,19 +5,28 @@
    registration token as a bearer token when one was given, and read back the client id and deployment.
 
 Both answers are validated here, so the service layer deals in plain dataclasses and one error type.
+
+The registration URL is opened by anyone, so what it makes the tool fetch is untrusted: the configuration
+is read without following redirects and only when it is labelled JSON, and :class:`AddressGuard` keeps
+the tool's outbound calls off its own network (loopback, private, link-local) where the operator asks.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import requests
 from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_schema
 
 from .errors import LMSRequestError
-from .http import LMSHttp, json_body
+from .http import LMSHttp, json_body, media_type
 from .schemas import BaseSchema, Identifier, describe_errors, response_error
 
 logger = logging.getLogger(__name__)
@@ -27,6 +36,87 @@ TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 
 # A configuration document is a few kilobytes; refuse to parse anything absurd.
 MAX_BODY_BYTES = 256 * 1024
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class UnsafeAddress(ValueError):
+    """A URL the tool must not call: its host resolves to a non-public address, or does not resolve."""
+
+    def __init__(self, message: str, *, host: str, unresolved: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.host = host
+        self.unresolved = unresolved
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (what the HTTP client would connect to)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def _is_public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+    return address.is_global and not address.is_multicast
+
+
+class AddressGuard:
+    """Refuses a URL whose host resolves to an address that is not public (loopback, private, link-local
+    such as a cloud metadata service, carrier-grade NAT, reserved), unless it lies in a network the
+    operator trusts (an LMS on the campus network).
+
+    The check resolves the name once before the call, so a DNS server that answers differently a moment
+    later could still steer the connection; an egress firewall is the complete answer (docs/admin/deploy.md).
+    """
+
+    def __init__(
+        self,
+        allowed_networks: Iterable[str | IPNetwork] = (),
+        resolve: Callable[[str, int], list[str]] = resolve_host,
+    ) -> None:
+        self.allowed_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
+        self._resolve = resolve
+
+    def _allowed(self, address: IPAddress) -> bool:
+        return _is_public(address) or any(address in network for network in self.allowed_networks)
+
+    def check(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise UnsafeAddress(f"{url!r} has an invalid port", host=host) from None
+        if not host:
+            raise UnsafeAddress(f"{url!r} names no host", host=host)
+        try:
+            found = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self._resolve(host, port)]
+        except (OSError, UnicodeError, ValueError):
+            raise UnsafeAddress(f"{host} does not resolve", host=host, unresolved=True) from None
+        if not found:
+            raise UnsafeAddress(f"{host} does not resolve", host=host, unresolved=True)
+        refused = [a for a in found if not self._allowed(a)]
+        if refused:
+            raise UnsafeAddress(
+                f"{host} resolves to {refused[0]}, a loopback, private or link-local address", host=host
+            )
+
+
+class _NoRedirects(requests.Session):
+    """A session that never follows a redirect: the configuration must come from the very URL the
+    platform named, or an open redirect on the LMS's site would let any document speak for it."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
+
+
+def registration_session() -> requests.Session:
+    """The ``requests`` session for the calls of a dynamic registration (give it to :class:`LMSHttp`)."""
+    return _NoRedirects()
 
 
 def _web_url() -> validate.URL:
@@ -114,16 +204,39 @@ class ToolRegistration:
 def _decode(response: Any, what: str) -> dict[str, Any]:
     if len(response.content) > MAX_BODY_BYTES:
         raise response_error(response, f"The LMS sent {what} larger than {MAX_BODY_BYTES // 1024} KiB")
-    # Media type not enforced: several platforms label JSON as text/html or text/plain.
+    # Media type not enforced here: several platforms label JSON answers as text/html or text/plain (the
+    # configuration is checked apart, in fetch_platform_configuration).
     payload = json_body(response, media_types=None, what=what)
     if not isinstance(payload, dict):
         raise response_error(response, f"The LMS sent {what} that is not a JSON object")
     return payload
 
 
+def _is_json(response: requests.Response) -> bool:
+    kind = media_type(response)
+    return kind == "application/json" or kind.endswith("+json")
+
+
 def fetch_platform_configuration(http: LMSHttp, url: str) -> PlatformConfiguration:
-    """GET the OpenID configuration (§3.4) and validate it; :class:`LMSRequestError` says what is wrong."""
-    response = http.request("GET", url, accept="application/json", expected=(200,))
+    """GET the OpenID configuration (§3.4) and validate it; :class:`LMSRequestError` says what is wrong.
+
+    Refused when the answer redirects (give :func:`registration_session` to ``http`` so the redirect is
+    not even followed) or is not labelled JSON: a platform's configuration endpoint answers JSON itself,
+    whereas an uploaded file or a page elsewhere on the site is served as a download, text or HTML.
+    """
+    response = http.request("GET", url, accept="application/json", expected=(200, *REDIRECT_STATUSES))
+    if response.status_code != 200 or response.history:
+        raise response_error(
+            response,
+            "The LMS answered with a redirect to another address; Tandem reads the configuration only from "
+            "the address the LMS gave, so register with the platform's own configuration URL",
+        )
+    if not _is_json(response):
+        raise response_error(
+            response,
+            f"The LMS sent its OpenID configuration as {media_type(response) or 'no content type'!r}, "
+            "not application/json, so it does not come from the platform's configuration endpoint",
+        )
     payload = _decode(response, "its OpenID configuration")
     try:
         data = _OpenIdConfigurationSchema().load(payload)

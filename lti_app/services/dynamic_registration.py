@@ -5,7 +5,13 @@ The platform opens ``/lti/register?openid_configuration=…&registration_token=�
 configuration, checks that it really speaks for the issuer it names (§3.5.1: the issuer must share the
 configuration URL's origin, or anyone could register under someone else's issuer), posts its client
 metadata, and stores the client id and deployment it gets back. Nothing is written unless every step
-succeeded; a second registration of the same issuer and client id updates the first.
+succeeded.
+
+The registration URL is public, so the exchange trusts nothing it is told: a second registration of the
+same issuer and client id may add deployments but never changes the stored endpoints (whoever could
+rewrite a platform's JWKS URL could sign launches as anyone on it: an operator changes them with
+``tandem platform add``); in production every endpoint must be https and none may resolve to the tool's
+own network (:class:`~lms_clients.registration.AddressGuard`).
 """
 
 from __future__ import annotations
@@ -18,18 +24,28 @@ from urllib.parse import urlparse
 
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
 from lms_clients.errors import LMSRequestError
 from lms_clients.http import LMSHttp
 from lms_clients.registration import (
     TOOL_CONFIGURATION,
+    AddressGuard,
     PlatformConfiguration,
+    UnsafeAddress,
     fetch_platform_configuration,
     register_tool,
+    registration_session,
 )
 from lms_clients.scopes import ALL as SERVICE_SCOPES
-from lti_app.errors import TandemError, ValidationFailed
+from lti_app.errors import Conflict, TandemError, ValidationFailed
 from lti_app.models.registration import Registration
-from lti_app.services.registrations import DYNAMIC, PlatformDetails, ToolUrls, upsert_registration
+from lti_app.services.registrations import (
+    DYNAMIC,
+    PlatformDetails,
+    ToolUrls,
+    find_registration,
+    upsert_registration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +66,28 @@ class RegistrationFailed(TandemError):
 
     status = 400
     code = "registration_failed"
+
+
+class AlreadyRegistered(Conflict):
+    """The platform answered with a client id Tandem knows, under other endpoints."""
+
+    code = "already_registered"
+
+
+@dataclass(frozen=True)
+class RegistrationPolicy:
+    """How much a registration is trusted to choose where Tandem connects: see :func:`registration_policy`."""
+
+    require_https: bool = False
+    address_guard: AddressGuard | None = None
+
+
+def registration_policy(settings: Settings) -> RegistrationPolicy:
+    """Production: https only, nothing on the tool's own network but the networks the operator trusts.
+    Development and tests register a platform on loopback over plain http."""
+    if not settings.is_production:
+        return RegistrationPolicy()
+    return RegistrationPolicy(require_https=True, address_guard=AddressGuard(settings.platform_networks))
 
 
 @dataclass(frozen=True)
@@ -88,6 +126,55 @@ def check_configuration_url(url: str, *, require_https: bool) -> str:
             details={"openid_configuration": "must be an https:// URL"},
         )
     return url
+
+
+# Endpoints Tandem itself connects to (the authorization endpoint is only where browsers are sent).
+_CALLED_ENDPOINTS = ("registration_endpoint", "jwks_uri", "token_endpoint")
+_ENDPOINTS = ("authorization_endpoint", *_CALLED_ENDPOINTS)
+
+
+def _guard(policy: RegistrationPolicy, url: str) -> None:
+    if policy.address_guard is None:
+        return
+    try:
+        policy.address_guard.check(url)
+    except UnsafeAddress as exc:
+        if exc.unresolved:
+            raise RegistrationFailed(
+                f"Tandem could not find the LMS: {exc.message}. Check the LMS's address, then retry.",
+                code="platform_unreachable",
+            ) from None
+        raise RegistrationFailed(
+            "The platform names an address on Tandem's own network, which dynamic registration may not "
+            "reach. If your LMS lives on a private network, ask the people who run Tandem to trust it "
+            "(TANDEM_PLATFORM_NETWORKS) or to register it by hand (tandem platform add).",
+            details={"host": exc.host, "reason": exc.message},
+            code="unsafe_address",
+        ) from None
+
+
+def check_endpoints(configuration: PlatformConfiguration, policy: RegistrationPolicy) -> None:
+    """Every endpoint https in production; the ones Tandem calls resolve outside its own network."""
+    if policy.require_https:
+        plain = {f: "must be an https:// URL" for f in _ENDPOINTS
+                 if urlparse(getattr(configuration, f)).scheme != "https"}
+        if plain:
+            raise RegistrationFailed(
+                "The platform's configuration names endpoints that are not served over https.",
+                details=plain,
+                code="insecure_endpoint",
+            )
+    for name in _CALLED_ENDPOINTS:
+        _guard(policy, getattr(configuration, name))
+
+
+def _same_endpoints(registration: Registration, details: PlatformDetails) -> bool:
+    return (
+        registration.auth_login_url == details.auth_login_url
+        and registration.auth_token_url == details.auth_token_url
+        and registration.key_set_url == details.key_set_url
+        and (registration.auth_audience or None) == (details.auth_audience or None)
+    )
 
 
 def check_issuer(configuration: PlatformConfiguration, configuration_url: str) -> None:
@@ -140,8 +227,39 @@ def _explain(exc: LMSRequestError, step: str) -> RegistrationFailed:
 
 
 def dialog_http() -> LMSHttp:
-    """An admin is watching the LMS dialog: short timeouts, one retry of a transient failure at most."""
-    return LMSHttp(connect_timeout=5.0, read_timeout=15.0, max_attempts=2, backoff_max=1.0)
+    """An admin is watching the LMS dialog: short timeouts, one retry of a transient failure at most,
+    and never a redirect followed (see :func:`~lms_clients.registration.fetch_platform_configuration`)."""
+    return LMSHttp(
+        connect_timeout=5.0, read_timeout=15.0, max_attempts=2, backoff_max=1.0,
+        session=registration_session(),
+    )
+
+
+def _store(
+    session: Session, details: PlatformDetails, deployment_id: str | None
+) -> tuple[Registration, bool]:
+    """Create the platform, or add the deployment to the same platform registering again: never change a
+    known platform's endpoints, source or activation (see the module docstring)."""
+    known = find_registration(session, details.issuer, details.client_id)
+    if known is not None and not _same_endpoints(known, details):
+        log.warning("dynamic registration refused: registration %s exists with other endpoints", known.id)
+        raise AlreadyRegistered(
+            "This LMS is already registered with Tandem under other addresses, and a registration by URL "
+            "never changes a registered platform. An operator can update it with `tandem platform add` "
+            "or remove it first (`tandem platform remove`), then register again.",
+            details={"issuer": details.issuer, "client_id": details.client_id},
+        )
+    try:
+        return upsert_registration(
+            session,
+            details,
+            deployment_ids=[deployment_id] if deployment_id else [],
+            source=known.source if known is not None else DYNAMIC,
+        )
+    except ValidationFailed as exc:
+        raise RegistrationFailed(
+            "The platform's answer cannot be stored: " + exc.message, details=exc.details
+        ) from exc
 
 
 def register_platform(
@@ -151,17 +269,20 @@ def register_platform(
     registration_token: str | None,
     urls: ToolUrls,
     http_factory: Callable[[], LMSHttp] = dialog_http,
-    require_https: bool = False,
+    policy: RegistrationPolicy | None = None,
 ) -> RegistrationOutcome:
     """Run the whole exchange and store the platform (flushed, not committed)."""
-    url = check_configuration_url(configuration_url, require_https=require_https)
+    policy = policy or RegistrationPolicy()
+    url = check_configuration_url(configuration_url, require_https=policy.require_https)
     token = (registration_token or "").strip() or None
+    _guard(policy, url)
     with http_factory() as http:
         try:
             configuration = fetch_platform_configuration(http, url)
         except LMSRequestError as exc:
             raise _explain(exc, "read the platform's configuration") from exc
         check_issuer(configuration, url)
+        check_endpoints(configuration, policy)
         try:
             metadata = client_metadata(urls, configuration)
             answer = register_tool(http, configuration.registration_endpoint, metadata, token)
@@ -176,17 +297,7 @@ def register_platform(
         auth_audience=configuration.authorization_server,
         product_family=configuration.product_family_code,
     )
-    try:
-        registration, created = upsert_registration(
-            session,
-            details,
-            deployment_ids=[answer.deployment_id] if answer.deployment_id else [],
-            source=DYNAMIC,
-        )
-    except ValidationFailed as exc:
-        raise RegistrationFailed(
-            "The platform's answer cannot be stored: " + exc.message, details=exc.details
-        ) from exc
+    registration, created = _store(session, details, answer.deployment_id)
     log.info(
         "platform %s by dynamic registration: registration %s (%s)",
         "registered" if created else "re-registered",

@@ -15,7 +15,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from lti_app.errors import ValidationFailed
 from lti_app.extensions import db
-from lti_app.services.dynamic_registration import register_platform
+from lti_app.services.dynamic_registration import register_platform, registration_policy
 from lti_app.services.registrations import tool_urls
 from lti_app.web.security import csp_nonce
 
@@ -76,7 +76,7 @@ def register():  # type: ignore[no-untyped-def]
         configuration_url=query["openid_configuration"],
         registration_token=query["registration_token"],
         urls=tool_urls(settings.base_url),
-        require_https=settings.is_production,
+        policy=registration_policy(settings),
     )
     db.session.commit()
     current_app.extensions["tandem.platform_origins"].refresh()

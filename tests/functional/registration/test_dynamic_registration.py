@@ -4,58 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+from werkzeug import Response
 
 from lti_app.models.registration import Deployment, Registration
-from tests.fixtures_moodle import load_moodle_fixture
-
-CAPTURE_ORIGIN = "http://127.0.0.1:8080"
-CONFIG_PATH = "/mod/lti/openid-configuration.php"
-REGISTRATION_PATH = "/mod/lti/openid-registration.php"
-TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
-
-
-def rebase(value: Any, origin: str) -> Any:
-    return json.loads(json.dumps(value).replace(CAPTURE_ORIGIN, origin))
-
-
-@pytest.fixture()
-def moodle(httpserver: HTTPServer):  # type: ignore[no-untyped-def]
-    """A Moodle that answers the configuration and registration as in ``dynreg_capture.json``."""
-    capture = load_moodle_fixture("dynreg_capture.json")
-    origin = httpserver.url_for("/").rstrip("/")
-    state: dict[str, Any] = {"origin": origin, "capture": capture, "requests": []}
-
-    def serve_config(config: dict[str, Any] | None = None) -> None:
-        body = config if config is not None else rebase(capture["openid_configuration"], origin)
-        httpserver.expect_request(CONFIG_PATH, method="GET").respond_with_json(body)
-
-    def serve_registration(response: Response | None = None) -> None:
-        def handler(request: Request) -> Response:
-            state["requests"].append(
-                {"authorization": request.headers.get("Authorization"), "body": request.get_json(force=True)}
-            )
-            if response is not None:
-                return response
-            body = json.dumps(capture["registration_response"])
-            return Response(body, status=200, content_type="application/json")
-
-        httpserver.expect_request(REGISTRATION_PATH, method="POST").respond_with_handler(handler)
-
-    state["serve_config"] = serve_config
-    state["serve_registration"] = serve_registration
-    state["config_url"] = origin + CONFIG_PATH
-    state["token"] = capture["query_params_from_moodle"]["registration_token"]
-    return state
-
-
-def register(client, moodle: dict[str, Any], **params: str):  # type: ignore[no-untyped-def]
-    query = {"openid_configuration": moodle["config_url"], "registration_token": moodle["token"], **params}
-    return client.get("/lti/register", query_string=query)
+from tests.functional.registration.support import CONFIG_PATH, TOOL_CONFIGURATION, rebase, register
 
 
 def test_registers_with_moodle_and_closes_the_dialog(client, db_session, moodle) -> None:
@@ -140,11 +95,22 @@ def test_a_refusing_registration_endpoint_is_a_clear_4xx(client, db_session, moo
 
 
 def test_malformed_configuration_is_a_clear_4xx(client, db_session, httpserver: HTTPServer, moodle) -> None:
+    httpserver.expect_request(CONFIG_PATH).respond_with_data("{Moodle is upgrading",
+                                                             content_type="application/json")
+    response = register(client, moodle)
+    assert response.status_code == 400
+    assert b"not valid JSON" in response.data
+    assert db_session.query(Registration).count() == 0
+
+
+def test_a_web_page_instead_of_the_configuration_is_a_clear_4xx(
+    client, db_session, httpserver: HTTPServer, moodle
+) -> None:
     httpserver.expect_request(CONFIG_PATH).respond_with_data("<html>Moodle is upgrading</html>",
                                                              content_type="text/html")
     response = register(client, moodle)
     assert response.status_code == 400
-    assert b"not valid JSON" in response.data
+    assert b"text/html" in response.data and b"not application/json" in response.data
     assert db_session.query(Registration).count() == 0
 
 

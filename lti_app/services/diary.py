@@ -7,6 +7,8 @@ Visibility, decided here and nowhere else:
 * a **shared** entry is visible to the relationship's members always, to trainers of the course only when
   ``Programme.diary_readable_by_trainers``, to admins of the platform only when
   ``Programme.diary_readable_by_admins``;
+* an entry's **history** (its earlier versions) is for the relationship's members, and a version saved while
+  the entry was private stays its author's, also once the entry is shared;
 * trainers and admins who may not read content still see *that* meetings happened (date, length,
   confirmed), through ``meeting_log`` and the momentum figures, so momentum is visible without exposing
   what was said.
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -128,6 +130,13 @@ class DiaryAccess:
 
     def can_see_history(self, entry: DiaryEntry) -> bool:
         return self.is_member and self.can_read(entry)
+
+    def versions_clause(self, entry: DiaryEntry) -> ColumnElement[bool]:
+        """Which saved states of ``entry`` the actor may read. Making a note shared shares what it says
+        *now*: what it said while private stays with its author, as the note itself did."""
+        if entry.author_id == self.person_id:
+            return true()
+        return DiaryEntryVersion.visibility == SHARED
 
     def readable_clause(self) -> ColumnElement[bool]:
         """The same rule as ``can_read``, as SQL, for lists (deleted entries excluded)."""
@@ -252,14 +261,15 @@ def get_entry(session: Session, actor: Actor, entry_id: int) -> DiaryEntry:
 
 
 def entry_versions(session: Session, actor: Actor, entry_id: int) -> list[DiaryEntryVersion]:
-    """Every saved state of an entry, newest first, for the people in the relationship who can read it."""
+    """The saved states of an entry, newest first, for the people in the relationship who can read it: its
+    author sees every one; the others only those saved while the entry was shared."""
     entry, access = _load_entry(session, actor, entry_id)
     if not access.can_see_history(entry):
         raise PermissionDenied("Only the people in this relationship see an entry's earlier versions.")
     return list(
         session.scalars(
             select(DiaryEntryVersion)
-            .where(DiaryEntryVersion.entry_id == entry.id)
+            .where(DiaryEntryVersion.entry_id == entry.id, access.versions_clause(entry))
             .options(selectinload(DiaryEntryVersion.edited_by))
             .order_by(DiaryEntryVersion.version.desc())
         )

@@ -153,6 +153,9 @@ def upsert_registration(
     if registration is None:
         registration = Registration(issuer=details.issuer, client_id=details.client_id)
         session.add(registration)
+    elif registration.key_set_url != details.key_set_url:
+        # Keys read from the old URL must not keep verifying launches.
+        registration.platform_jwks = None
     registration.auth_login_url = details.auth_login_url
     registration.auth_token_url = details.auth_token_url
     registration.key_set_url = details.key_set_url
@@ -162,8 +165,6 @@ def upsert_registration(
     registration.source = source
     if is_active is not None:
         registration.is_active = is_active
-    if not created and registration.key_set_url != details.key_set_url:
-        registration.platform_jwks = None
     session.flush()
     for deployment_id in deployments:
         add_deployment(session, registration, deployment_id)

@@ -100,3 +100,19 @@ def test_keys_ensure_rotate_list_retire(tandem, db_session) -> None:
     assert "Retired" in tandem("keys", "retire", "--now").output
     statuses = sorted(k.status for k in db_session.query(ToolKey))
     assert statuses == ["active", "retired"]
+
+
+def test_moving_the_key_set_url_forgets_the_keys_read_from_the_old_one(tandem, db_session) -> None:
+    tandem(*add_args("abc123", "1"))
+    registration = db_session.query(Registration).one()
+    registration.platform_jwks = {"keys": [{"kid": "old"}]}
+    db_session.commit()
+    same = tandem(*add_args("abc123", "1"))
+    assert same.exit_code == 0
+    db_session.expire_all()
+    assert db_session.query(Registration).one().platform_jwks == {"keys": [{"kid": "old"}]}
+    args = add_args("abc123", "1")
+    args[args.index("--jwks-url") + 1] = f"{MOODLE}/keys/new.json"
+    assert tandem(*args).exit_code == 0
+    db_session.expire_all()
+    assert db_session.query(Registration).one().platform_jwks is None

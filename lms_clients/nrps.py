@@ -18,49 +18,14 @@ from marshmallow import ValidationError, fields, pre_load, validate
 from . import scopes as lti_scopes
 from .errors import LMSRequestError
 from .http import json_body
+from .roles import normalise_role
 from .schemas import BaseSchema, Identifier, OptionalText, describe_errors, load, response_error
 from .service import ServiceClient
 from .urls import link_urls, merge_query
 
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 
-MEMBERSHIP_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
-INSTITUTION_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"
-SYSTEM_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/system/person#"
-
-# LTI 1.3 Core, appendix A.2.3: context roles may be given by their simple name ("Learner"), which is
-# deprecated but is what Moodle 4.5 sends in NRPS answers.
-CONTEXT_ROLE_NAMES = frozenset(
-    {"Administrator", "ContentDeveloper", "Instructor", "Learner", "Mentor", "Manager", "Member", "Officer"}
-)
-# Sub-roles met in simple form, mapped to their principal role (LTI 1.3 Core, appendix A.2.3.1).
-_SIMPLE_SUB_ROLES = {"TeachingAssistant": "Instructor"}
-
 MEMBER_STATUSES = ("Active", "Inactive", "Deleted")  # NRPS 2.0 member status; absent means Active
-
-
-def normalise_role(role: str) -> str:
-    """The full LIS vocabulary URI for ``role``: simple context role names and LTI 1.1 URNs are expanded
-    (``Learner`` → ``http://purl.imsglobal.org/vocab/lis/v2/membership#Learner``), URIs kept as given."""
-    role = role.strip()
-    if role in CONTEXT_ROLE_NAMES:
-        return MEMBERSHIP_ROLE + role
-    if role in _SIMPLE_SUB_ROLES:
-        return f"{MEMBERSHIP_ROLE[:-1]}/{_SIMPLE_SUB_ROLES[role]}#{role}"
-    for prefix, base in (
-        ("urn:lti:role:ims/lis/", MEMBERSHIP_ROLE),
-        ("urn:lti:instrole:ims/lis/", INSTITUTION_ROLE),
-        ("urn:lti:sysrole:ims/lis/", SYSTEM_ROLE),
-    ):
-        if role.startswith(prefix):
-            name = role[len(prefix):]
-            if "/" in name:  # LTI 1.1 sub-role: urn:lti:role:ims/lis/Instructor/TeachingAssistant
-                principal, sub = name.split("/", 1)
-                return f"{base[:-1]}/{principal}#{sub}"
-            if base == MEMBERSHIP_ROLE and name in _SIMPLE_SUB_ROLES:
-                return normalise_role(name)
-            return base + name
-    return role
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,38 @@ def test_roles_are_deduplicated_in_a_fixed_order() -> None:
     assert tandem_roles(moodle_admin) == ["trainer", "admin"]
     assert tandem_roles(["Mentor", "Learner", LIS + "membership#Learner"]) == ["participant", "mentor"]
     assert tandem_roles(None) == []
+
+
+def test_launches_and_rosters_share_one_role_parser() -> None:
+    """The launch (roles claim) and the roster (NRPS member roles) read roles with the same parser, kept
+    in ``lms_clients`` because the NRPS client needs it and may not import the app."""
+    from lms_clients import roles as vocabulary
+
+    assert parse_role is vocabulary.parse_role
+    assert LtiRole is vocabulary.LtiRole
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Learner",
+        "Instructor",
+        "TeachingAssistant",
+        "Mentor",
+        "Administrator",
+        "Instructor#TeachingAssistant",
+        "urn:lti:role:ims/lis/Instructor/TeachingAssistant",
+        "urn:lti:role:ims/lis/TeachingAssistant",
+        "urn:lti:instrole:ims/lis/Administrator",
+        "urn:lti:sysrole:ims/lis/SysAdmin",
+        "urn:lti:instrole:ims/lis/Instructor",
+        LIS + "membership/Learner#Instructor",
+        LIS + "institution/person#Instructor",
+        "Guest",
+    ],
+)
+def test_a_role_normalised_by_the_roster_maps_as_the_launch_maps_it(raw: str) -> None:
+    from lms_clients import normalise_role
+
+    assert tandem_role(normalise_role(raw)) == tandem_role(raw)
+    assert parse_role(normalise_role(raw)) in (parse_role(raw), None)

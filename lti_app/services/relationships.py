@@ -242,9 +242,14 @@ def create_relationship(
     mentee_ids: Sequence[int],
     note: str = "",
     now: datetime | None = None,
+    pending: bool = False,
+    source: str = "trainer",
 ) -> Relationship:
     """A trainer pairs people directly: the relationship starts at once. The shape must fit the programme's
-    model; mentors must be allowed to mentor by role (opt-in is the trainer's call) and have room."""
+    model; mentors must be allowed to mentor by role (opt-in is the trainer's call) and have room.
+
+    With ``pending`` the pairing is proposed instead (admin-led matching where people agree their pairs):
+    it waits for a member to accept or decline it, and expires like a request."""
     now = now or utcnow()
     programme = require_programme_trainer(session, actor, programme_id)
     mentor_ids, mentee_ids = list(dict.fromkeys(mentor_ids)), list(dict.fromkeys(mentee_ids))
@@ -259,13 +264,15 @@ def create_relationship(
     for pid in mentor_ids:
         _check_mentor(session, programme, *people[pid], mentees, trainer_pairing=True)
         _check_no_open_pair(session, programme.id, pid, mentee_ids)
+    status = PENDING if pending else ACTIVE
     rel = Relationship(
         programme_id=programme.id,
-        status=ACTIVE,
+        status=status,
         requested_by_id=actor.person_id,
         requested_at=now,
-        responded_at=now,
-        source="trainer",
+        responded_at=None if pending else now,
+        expires_at=now + timedelta(days=programme.request_expiry_days) if pending else None,
+        source=source,
         request_message=_reason(note, required=False),
         members=[
             *(RelationshipMember(person_id=pid, role=MENTOR, joined_at=now) for pid in mentor_ids),
@@ -276,11 +283,31 @@ def create_relationship(
         _check_room(session, programme, pid, len(mentee_ids), people[pid][1])
     session.add(rel)
     session.flush()
-    _start(rel, programme, now)
-    _move(session, rel, ACTIVE, actor.person_id, now, "Created by a trainer", created=True)
+    if not pending:
+        _start(rel, programme, now)
+    note_text = "Proposed by a trainer" if pending else "Created by a trainer"
+    _move(session, rel, status, actor.person_id, now, note_text, created=True)
+    kind = "relationship.proposed" if pending else "relationship.created"
     for pid in rel.person_ids():
         others = ", ".join(people[o][1].display_name for o in rel.person_ids() if o != pid)
-        _notify(session, rel, programme, [pid], "relationship.created", others=others)
+        _notify(session, rel, programme, [pid], kind, others=others)
+    return rel
+
+
+def retract(
+    session: Session, actor: Actor, relationship_id: int, *, reason: str = "", now: datetime | None = None
+) -> Relationship:
+    """A trainer takes back a pairing trainers proposed that nobody has answered yet (e.g. when matching
+    is run again over those people); its members are told."""
+    now = now or utcnow()
+    rel = load_relationship(session, actor, relationship_id)
+    programme = require_programme_trainer(session, actor, rel.programme_id)
+    rel = _lock(session, relationship_id)
+    _require_pending(rel)
+    if rel.source == "request":
+        raise Conflict("Only pairings proposed by a trainer can be retracted.", code="wrong_state")
+    _move(session, rel, WITHDRAWN, actor.person_id, now, _reason(reason, required=False) or "Retracted")
+    _notify(session, rel, programme, rel.person_ids(), "relationship.retracted", link=False)
     return rel
 
 

@@ -30,3 +30,5 @@ DEEP_LINKING_REQUEST: Final = "LtiDeepLinkingRequest"
 # The message types Tandem answers; pylti1p3 also knows privacy and submission-review launches, which
 # Tandem does not offer, so they are refused with a clear message instead of a blank page.
 SUPPORTED_MESSAGE_TYPES: Final = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
+# The one content item type Tandem answers a deep linking request with (Deep Linking 2.0 §3.1).
+RESOURCE_LINK_TYPE: Final = "ltiResourceLink"

@@ -500,6 +500,8 @@ class TandemMessageLaunch(MessageLaunch):
             raise LaunchError("The launch token does not identify the user (no sub).", code="missing_claim")
         if not isinstance(body.get(c.ROLES), list):
             raise LaunchError("The launch token has no roles claim.", code="missing_claim")
+        if message_type == c.DEEP_LINKING_REQUEST:
+            _require_resource_links(body.get(c.DEEP_LINKING_SETTINGS))
         try:
             super().validate_message()
         except LtiException as exc:
@@ -599,6 +601,23 @@ def _require_active(row: Registration) -> None:
             f"Tandem's registration with this LMS ({row.issuer}, client id {row.client_id}) is not "
             "active yet. Ask a Tandem administrator to activate it.",
         )
+
+
+def _require_resource_links(settings: Any) -> None:
+    """Tandem is only ever placed as an LTI resource link (Deep Linking 2.0 §3.1): refuse, naming what the
+    platform does accept, a deep linking request that cannot take one. pylti1p3 refuses it too, but only as
+    "Must support resource link placement types". Missing settings are left to pylti1p3's own message."""
+    if not isinstance(settings, dict) or "accept_types" not in settings:
+        return
+    accepted = settings.get("accept_types")
+    if isinstance(accepted, list) and c.RESOURCE_LINK_TYPE in accepted:
+        return
+    named = [str(t)[:40] for t in accepted if isinstance(t, str)][:10] if isinstance(accepted, list) else []
+    raise LaunchError(
+        "This LMS does not accept LTI resource links from deep linking "
+        f"(it accepts: {', '.join(named) or 'nothing'}). Tandem can only be added as an LTI resource link.",
+        code="resource_link_not_accepted",
+    )
 
 
 def _unknown_deployment_message(row: Registration, deployment_id: str) -> str:

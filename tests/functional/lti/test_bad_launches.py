@@ -227,3 +227,32 @@ def test_unsupported_message_type_from_a_real_claim(app: Flask, client, moodle: 
     # No context: a learner cannot use Tandem outside a course; the page says so.
     assert response.status_code == 400
     assert 'data-error-code="missing_context"' in response.get_data(as_text=True)
+
+
+def test_deep_linking_from_a_platform_that_refuses_resource_links_says_so(
+    app: Flask, client, moodle: TestPlatform
+) -> None:
+    from lti_app.demo_lms.platform import DeepLinkingSettings
+
+    terry = moodle.add_user()
+    course = moodle.add_course()
+    moodle.enrol(terry, course, "instructor")
+    before = row_counts()
+
+    response = drive_launch(
+        client, moodle, terry, course, "deep_linking",
+        deep_linking=DeepLinkingSettings(accept_types=("file", "html")),
+    )
+
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert 'data-error-code="resource_link_not_accepted"' in page
+    assert (
+        "This LMS does not accept LTI resource links from deep linking (it accepts: file, html). "
+        "Tandem can only be added as an LTI resource link."
+    ) in page
+    # Nothing but the login's own state and nonce, written before the launch post.
+    after = row_counts()
+    assert {k: v for k, v in after.items() if k != "cache_entry (not jwks)"} == {
+        k: v for k, v in before.items() if k != "cache_entry (not jwks)"
+    }

@@ -1,14 +1,13 @@
-"""core: registrations, keys, courses, people, programmes, relationships
+"""core: platforms, keys, courses, people, profiles, programmes, relationships, audit, cache
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:52:37.170241
+Create Date: 2026-11-22 03:00:53.673281
 
 """
 from alembic import op
 import sqlalchemy as sa
-
-from sqlalchemy import Text  # noqa: F401
+from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 
 import lti_app.models.base
 from sqlalchemy.dialects import postgresql
@@ -219,6 +218,7 @@ def upgrade():
     sa.Column('starts_on', sa.Date(), nullable=True),
     sa.Column('ends_on', sa.Date(), nullable=True),
     sa.Column('meeting_cadence_days', sa.Integer(), nullable=True),
+    sa.Column('flash_duration_days', sa.Integer(), nullable=False),
     sa.Column('diary_writers', sa.String(length=10), nullable=False),
     sa.Column('diary_readable_by_trainers', sa.Boolean(), nullable=False),
     sa.Column('diary_readable_by_admins', sa.Boolean(), nullable=False),
@@ -273,6 +273,7 @@ def upgrade():
     sa.Column('responded_at', lti_app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('started_at', lti_app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ended_at', lti_app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('scheduled_end_at', lti_app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('close_reason', sa.Text(), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('created_at', lti_app.models.base.UTCDateTime(timezone=True), nullable=False),

@@ -402,6 +402,9 @@ class FeedbackStatSchema(Schema):
     mean = fields.Float(allow_none=True)
     sd = fields.Float(allow_none=True, metadata={"description": "Population standard deviation."})
     not_observed = fields.Int()
+    hidden = fields.Bool(
+        metadata={"description": "Too few people rated this to show it: no mean, spread or count."}
+    )
 
 
 class FeedbackGroupFigureSchema(FeedbackStatSchema):

@@ -132,7 +132,9 @@ def render_report_pdf(report: CycleReport) -> bytes:
             escape(
                 f"Responses from others shown: {results.others_responses}. Groups with fewer than "
                 f"{report.policy.threshold} responses are combined as \"Others combined\", or left out when "
-                "still too few. \"Not observed\" is left out of averages. Spread is the standard deviation. "
+                "still too few. \"Not observed\" is left out of averages, and a group's figure for a "
+                f"question is shown only when at least {report.policy.threshold} of its people rated it. "
+                "Spread is the standard deviation. "
                 f"A gap of more than {float(report.scale.gap_threshold):.2f} points is a blind spot (rated "
                 "higher by oneself than by others) or a hidden strength (rated lower)."
             ),

@@ -148,7 +148,10 @@ _r = rounded
 
 
 def _stat(stat: Stat) -> dict[str, Any]:
-    return {"n": stat.n, "mean": _r(stat.mean), "sd": _r(stat.sd), "not_observed": stat.not_observed}
+    return {
+        "n": stat.n, "mean": _r(stat.mean), "sd": _r(stat.sd), "not_observed": stat.not_observed,
+        "hidden": stat.hidden,
+    }
 
 
 def _figures(f: Figures) -> dict[str, Any]:

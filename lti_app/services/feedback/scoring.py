@@ -11,6 +11,12 @@ Decisions, stated once:
   cycle allows it). Smaller groups are merged into one "Others combined" bucket, shown if it reaches the
   threshold. If it does not, those responses are left out of *every* figure, the overall others' average
   included: otherwise "all others" minus the shown groups would give the hidden raters' answers away.
+* **Ratings**, not only responses, must reach the threshold. When some of a group say "not observed", the
+  group's figure for that item may rest on one or two ratings (with two, mean and spread give both away).
+  So a group's ratings of an item count only if there are at least ``threshold`` of them (one for a
+  manager shown alone); otherwise that figure is *hidden* and those ratings are left out of every figure
+  too: the others' figure and the gap of the item, and the competency and overall figures that pool it
+  (any of which, minus what is shown, would give them back). A hidden figure shows no count either.
 * **Gap** is self minus others. More than a third of the scale span above others is a *blind spot*; more
   than a third below is a *hidden strength*. Compared exactly (fractions), so a gap of exactly a third is
   neither.
@@ -94,6 +100,9 @@ class Bucket:
     label: str
     groups: tuple[str, ...]
     responses: int
+    # Ratings of one item this bucket needs before they are shown: the threshold, or one for a manager the
+    # cycle shows alone.
+    min_ratings: int = 1
 
 
 @dataclass(frozen=True)
@@ -123,14 +132,16 @@ def plan_groups(counts: Mapping[str, int], policy: Policy) -> GroupPlan:
         n = counts.get(group, 0)
         if group == SELF or n == 0:
             continue
-        if n >= policy.threshold or (group == MANAGER and policy.allow_single_manager):
-            alone.append(Bucket(group, GROUP_LABELS[group], (group,), n))
+        if group == MANAGER and policy.allow_single_manager:
+            alone.append(Bucket(group, GROUP_LABELS[group], (group,), n, min_ratings=1))
+        elif n >= policy.threshold:
+            alone.append(Bucket(group, GROUP_LABELS[group], (group,), n, min_ratings=policy.threshold))
         else:
             merged.append(group)
     merged_n = sum(counts.get(g, 0) for g in merged)
     excluded: frozenset[str] = frozenset()
     if merged and merged_n >= policy.threshold:
-        alone.append(Bucket(COMBINED, COMBINED_LABEL, tuple(merged), merged_n))
+        alone.append(Bucket(COMBINED, COMBINED_LABEL, tuple(merged), merged_n, min_ratings=policy.threshold))
     elif merged:
         excluded = frozenset(merged)
     self_shown = policy.allow_single_self and counts.get(SELF, 0) > 0
@@ -143,6 +154,7 @@ class Stat:
     mean: float | None = None
     sd: float | None = None
     not_observed: int = 0
+    hidden: bool = False  # too few ratings to show: no figure, no count
 
 
 @dataclass(frozen=True)
@@ -196,11 +208,13 @@ class Results:
 
 
 class _Pool:
-    """Ratings gathered per item for self, for each shown bucket and for all shown others."""
+    """Ratings gathered per item for self, for each shown bucket and for all shown others. ``hidden`` holds
+    the (item, bucket) pairs with too few ratings: ``take`` leaves them out of every figure."""
 
     def __init__(self) -> None:
         self.values: dict[tuple[int, str], list[int]] = defaultdict(list)
         self.unobserved: Counter[tuple[int, str]] = Counter()
+        self.hidden: set[tuple[int, str]] = set()
 
     def add(self, item_id: int, bucket: str, value: int | None) -> None:
         if value is None:
@@ -209,9 +223,12 @@ class _Pool:
             self.values[(item_id, bucket)].append(value)
 
     def take(self, item_ids: Iterable[int], bucket: str) -> tuple[list[int], int]:
-        ids = list(item_ids)
+        ids = [i for i in item_ids if (i, bucket) not in self.hidden]
         values = [v for i in ids for v in self.values.get((i, bucket), ())]
         return values, sum(self.unobserved.get((i, bucket), 0) for i in ids)
+
+    def any_hidden(self, item_ids: Iterable[int], bucket: str) -> bool:
+        return any((i, bucket) in self.hidden for i in item_ids)
 
 
 _OTHERS = "\x00others"
@@ -239,19 +256,36 @@ def classify_gap(gap: Fraction | None, scale: Scale) -> str | None:
     return None
 
 
+def _shown(values: Sequence[int], unobserved: int, minimum: int) -> Stat:
+    """A figure, unless it would rest on fewer ratings than ``minimum`` (none at all is no secret)."""
+    if 0 < len(values) < minimum:
+        return HIDDEN
+    return stat_of(values, unobserved)
+
+
+HIDDEN = Stat(hidden=True)
+
+
 def _figures(pool: _Pool, item_ids: Sequence[int], plan: GroupPlan, scale: Scale) -> Figures:
     self_values, _ = pool.take(item_ids, SELF)
     others_values, others_unobserved = pool.take(item_ids, _OTHERS)
     self_mean = _mean(self_values) if plan.self_shown else None
-    others_mean = _mean(others_values)
+    # Only shown ratings reach the others' pool, so it needs no threshold of its own beyond the smallest a
+    # bucket has; checked all the same, so no change above can ever show fewer.
+    others = _shown(others_values, others_unobserved, min((b.min_ratings for b in plan.buckets), default=1))
+    others_mean = _mean(others_values) if others.mean is not None else None
     gap = self_mean - others_mean if self_mean is not None and others_mean is not None else None
     groups = []
     for bucket in plan.buckets:
         values, unobserved = pool.take(item_ids, bucket.key)
-        groups.append(GroupStat(bucket.key, bucket.label, bucket.responses, stat_of(values, unobserved)))
+        if not values and pool.any_hidden(item_ids, bucket.key):
+            stat = HIDDEN  # every rating of this bucket here is too few to show
+        else:
+            stat = _shown(values, unobserved, bucket.min_ratings)
+        groups.append(GroupStat(bucket.key, bucket.label, bucket.responses, stat))
     return Figures(
         self_score=float(self_mean) if self_mean is not None else None,
-        others=stat_of(others_values, others_unobserved),
+        others=others,
         groups=tuple(groups),
         gap=float(gap) if gap is not None else None,
         flag=classify_gap(gap, scale),
@@ -270,7 +304,17 @@ def pool_ratings(responses: Sequence[Response], plan: GroupPlan) -> _Pool:
             continue
         for item_id, value in response.ratings.items():
             pool.add(item_id, bucket, value)
-            pool.add(item_id, _OTHERS, value)
+    # A bucket's ratings of an item count only when there are enough of them; the others' pool is built
+    # from those that count, so no figure minus another gives a hidden rating back.
+    minimum = {b.key: b.min_ratings for b in plan.buckets}
+    pool.hidden = {(i, key) for (i, key), values in pool.values.items() if len(values) < minimum.get(key, 0)}
+    for (item_id, key), values in list(pool.values.items()):
+        if key != SELF and (item_id, key) not in pool.hidden:
+            for value in values:
+                pool.add(item_id, _OTHERS, value)
+    for (item_id, key), count in list(pool.unobserved.items()):
+        if key != SELF and (item_id, key) not in pool.hidden:
+            pool.unobserved[(item_id, _OTHERS)] += count
     return pool
 
 

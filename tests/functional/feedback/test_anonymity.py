@@ -22,6 +22,7 @@ from tests.factories.feedback import (
     course_with_subject,
     enrol,
     full_answers,
+    items,
     open_questions,
     self_rater,
     start_cycle,
@@ -366,3 +367,27 @@ def test_manager_alone_is_shown_only_when_the_cycle_says_so_and_told(
     keys = [g["key"] for g in body["groups"]]
     assert keys == (["manager", "peer"] if allow_single_manager else ["peer"])
     assert body["overall"]["others"]["mean"] == (3.5 if allow_single_manager else 3.0)
+
+
+def test_an_item_rated_by_one_of_a_group_shows_nothing_of_that_rating(app, client, db_session) -> None:
+    """Three peers answer, two of them "not observed" on one question: the lone peer's rating shows in no
+    figure (the group's, the others', the gap, the competency's), whatever it is."""
+    setup = course_with_subject()
+    bodies = []
+    for lone in (1, 5):
+        cycle = start_cycle(setup, title=f"lone {lone}")
+        first = items(cycle)[0].id
+        submit(self_rater(setup, cycle), full_answers(cycle, 4))
+        peers = add_raters(setup, cycle, "peer", 3, by=setup.subject_actor)
+        submit(peers[0], full_answers(cycle, {first: lone}))
+        for rater in peers[1:]:
+            submit(rater, full_answers(cycle, {first: None}))
+        cycles.close_cycle(db_session, setup.subject_actor, cycle.id)
+        db_session.commit()
+        body = report_json(app, client, setup.subject_actor, cycle.id)
+        item = body["competencies"][0]["items"][0]
+        (peer,) = item["groups"]
+        assert peer["hidden"] and peer["mean"] is None and peer["sd"] is None and peer["n"] == 0
+        assert item["others"]["mean"] is None and item["gap"] is None and item["flag"] is None
+        bodies.append(body)
+    assert bodies[0] == bodies[1]

@@ -79,17 +79,24 @@ def test_report_numbers_match_hand_computation(app, client, db_session) -> None:
         {"key": "peer", "label": "Peers", "responses": 3},
         {"key": "combined", "label": "Others combined", "responses": 3},  # manager 1 + direct reports 2
     ]
+    # Only two peers rated "Listens" and "Owns outcomes": those peer figures are hidden and their ratings
+    # count nowhere (see the unit tests for the same figures by hand).
     comm, lead = body["competencies"]
-    assert comm["self"] == 4.5 and comm["others"]["mean"] == 2.64  # 29 / 11
-    assert comm["others"]["n"] == 11 and comm["others"]["not_observed"] == 1
-    assert comm["gap"] == 1.86 and comm["flag"] == "blind_spot"
+    assert comm["self"] == 4.5 and comm["others"]["mean"] == 2.44  # 22 / 9
+    assert comm["others"]["n"] == 9 and comm["others"]["not_observed"] == 0
+    assert comm["gap"] == 2.06 and comm["flag"] == "blind_spot"  # 4.5 - 22/9 = 37/18
     explains, listens = comm["items"]
     assert explains["others"]["mean"] == 2.5 and explains["others"]["sd"] == 0.96  # sqrt(5.5 / 6)
     assert [g["mean"] for g in explains["groups"]] == [3.0, 2.0]
-    assert listens["groups"][0]["mean"] == 3.5 and listens["groups"][0]["not_observed"] == 1
-    assert listens["gap"] == 1.2 and listens["flag"] is None
-    assert lead["self"] == 2.0 and lead["others"]["mean"] == 4.2 and lead["flag"] == "hidden_strength"
-    assert body["overall"]["self"] == 3.67 and body["overall"]["others"]["mean"] == 3.13  # 50/16, half up
+    assert listens["groups"][0] == {
+        "key": "peer", "label": "Peers", "responses": 3, "n": 0, "mean": None, "sd": None,
+        "not_observed": 0, "hidden": True,
+    }
+    assert listens["others"]["mean"] == 2.33 and listens["others"]["n"] == 3  # the combined group: 7 / 3
+    assert listens["gap"] == 1.67 and listens["flag"] == "blind_spot"
+    assert lead["self"] == 2.0 and lead["others"]["mean"] == 4.0 and lead["flag"] == "hidden_strength"
+    assert lead["groups"][0]["hidden"] and lead["groups"][0]["mean"] is None
+    assert body["overall"]["self"] == 3.67 and body["overall"]["others"]["mean"] == 2.83  # 34/12
     (comments,) = body["comments"]
     assert comments["shown"] and sorted(comments["comments"]) == sorted(COMMENTS)
     assert comments["self"] == ["I keep my promises"]
@@ -97,10 +104,11 @@ def test_report_numbers_match_hand_computation(app, client, db_session) -> None:
     page = client.get(f"/feedback/cycles/{cycle.id}/report", headers=launch_headers(app, setup.trainer_actor))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for figure in ("4.50", "2.64", "+1.86", "2.50", "0.96", "3.50", "4.20", "-2.20", "3.67", "3.13"):
+    for figure in ("4.50", "2.44", "+2.06", "2.50", "0.96", "2.33", "4.00", "-2.00", "3.67", "2.83"):
         assert figure in html, figure
+    assert "3.50" not in html  # the peers' hidden figure of "Listens"
     assert "Blind spot" in html and "Hidden strength" in html
-    assert "<svg" in html and "Self 4.50" in html and "Others 2.64" in html  # labelled bars, no colour needed
+    assert "<svg" in html and "Self 4.50" in html and "Others 2.44" in html  # labelled bars, no colour needed
     assert "Great listener" in html and "I keep my promises" in html
 
 
@@ -115,13 +123,13 @@ def test_pdf_has_the_figures(app, client, db_session) -> None:
     assert response.data.startswith(b"%PDF") and len(response.data) > 2000
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert setup.subject.display_name in text
-    for figure in ("4.50", "2.64", "+1.86", "2.50", "0.96", "4.20", "-2.20", "3.67", "3.13"):
+    for figure in ("4.50", "2.44", "+2.06", "2.50", "0.96", "4.00", "-2.00", "3.67", "2.83"):
         assert figure in text, figure
     for words in (
         "Blind spot",
         "Hidden strength",
         "Self 4.50",
-        "Others 2.64",
+        "Others 2.44",
         "Others combined",
         "Great listener",
     ):
@@ -141,10 +149,11 @@ def test_before_and_after_comparison(app, client, db_session) -> None:
     comm, lead = body["comparison"]["competencies"]
     assert (comm["self_before"], comm["self_after"], comm["self_change"]) == (4.5, 5.0, 0.5)
     assert (comm["others_before"], comm["others_after"]) == (
-        2.64,
-        3.64,
-    )  # every rating one higher (none capped)
-    assert lead["others_before"] == 4.2 and lead["others_after"] == 4.8  # 4->5, 5 capped, 3->4: 24 / 5
+        2.44,
+        3.44,
+    )  # every shown rating one higher (none capped): 22 / 9, then 31 / 9
+    # Only the combined group's ratings count (two peers are too few): 3, 4, 5 then 4, 5, 5 (capped).
+    assert lead["others_before"] == 4.0 and lead["others_after"] == 4.67
     page = client.get(f"/feedback/cycles/{after.id}/report", headers=launch_headers(app, setup.subject_actor))
     assert "Before and after" in page.get_data(as_text=True)
 

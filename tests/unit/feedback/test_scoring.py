@@ -18,6 +18,7 @@ from lti_app.services.feedback.scoring import (
     Policy,
     Response,
     Scale,
+    Stat,
     classify_gap,
     compare,
     compute_results,
@@ -29,6 +30,7 @@ SCALE = Scale(1, 5)
 COMM = CompetencySpec("communication", "Communication", (ItemSpec(1, "Explains"), ItemSpec(2, "Listens")))
 LEAD = CompetencySpec("leadership", "Leadership", (ItemSpec(3, "Owns"),))
 OPEN_Q = (ItemSpec(10, "Keep doing?"),)
+HIDDEN = Stat(hidden=True)
 
 
 def sample() -> list[Response]:
@@ -62,27 +64,33 @@ def test_hand_computed_report() -> None:
     assert group(item1, COMBINED).stat.mean == pytest.approx(2.0)
     assert item1.gap == pytest.approx(2.5) and item1.flag == BLIND_SPOT
 
+    # Two peers rated "Listens" (the third did not observe it): below the threshold of 3 ratings, so the
+    # peers' figure is hidden and their two ratings count nowhere, the others' figure included.
     item2 = results.competencies[0].items[1].figures
-    assert group(item2, "peer").stat.mean == pytest.approx(3.5)  # "not observed" left out
-    assert group(item2, "peer").stat.not_observed == 1
-    assert item2.others.mean == pytest.approx(14 / 5)
-    assert item2.gap == pytest.approx(1.2) and item2.flag is None  # 1.2 < 4/3
+    assert group(item2, "peer").stat == HIDDEN
+    assert group(item2, COMBINED).stat.mean == pytest.approx(7 / 3)  # (3+2+2)/3
+    assert item2.others.mean == pytest.approx(7 / 3) and item2.others.n == 3
+    assert item2.others.not_observed == 0
+    assert item2.gap == pytest.approx(5 / 3) and item2.flag == BLIND_SPOT  # 4 - 7/3 > 4/3
 
     comm = results.competencies[0].figures
     assert comm.self_score == pytest.approx(4.5)
-    assert comm.others.mean == pytest.approx(29 / 11)  # every rating of the competency pooled
-    assert comm.others.n == 11 and comm.others.not_observed == 1
-    assert comm.flag == BLIND_SPOT
+    assert group(comm, "peer").stat.mean == pytest.approx(3.0) and group(comm, "peer").stat.n == 3
+    assert group(comm, COMBINED).stat.mean == pytest.approx(13 / 6)  # (3+1+2 + 3+2+2)/6
+    assert comm.others.mean == pytest.approx(22 / 9)  # every shown rating of the competency pooled
+    assert comm.others.n == 9 and comm.others.not_observed == 0
+    assert comm.gap == pytest.approx(37 / 18) and comm.flag == BLIND_SPOT
 
     lead = results.competencies[1].figures
     assert lead.self_score == 2
-    assert lead.others.mean == pytest.approx(4.2)
-    assert group(lead, "peer").stat.mean == pytest.approx(4.5)
+    assert group(lead, "peer").stat == HIDDEN  # 4 and 5 from two peers: both would be given away
     assert group(lead, COMBINED).stat.mean == pytest.approx(4.0)
-    assert lead.gap == pytest.approx(-2.2) and lead.flag == HIDDEN_STRENGTH
+    assert lead.others.mean == pytest.approx(4.0)
+    assert lead.gap == pytest.approx(-2.0) and lead.flag == HIDDEN_STRENGTH
 
     assert results.overall.self_score == pytest.approx(11 / 3)
-    assert results.overall.others.mean == pytest.approx(50 / 16)
+    assert results.overall.others.mean == pytest.approx(34 / 12)  # 15 + 7 + 12 over 12 ratings
+    assert group(results.overall, "peer").stat.mean == pytest.approx(3.0)  # "Explains" only
 
 
 def test_gap_of_exactly_a_third_of_the_scale_is_neither() -> None:
@@ -231,4 +239,92 @@ def test_compare_pairs_competencies_by_key() -> None:
     (change,) = compare(before, after)
     assert change.key == "leadership" and change.title == "Leading others"
     assert change.self_before == 2 and change.self_after == 5 and change.self_change == 3
-    assert change.others_before == pytest.approx(4.2) and change.others_change == pytest.approx(0.8)
+    # Leadership's others: the combined group alone (two peers' ratings are too few to count).
+    assert change.others_before == pytest.approx(4.0) and change.others_change == pytest.approx(1.0)
+
+
+# --- ratings, not responses, meet the threshold --------------------------------------------------------
+
+ONE = (CompetencySpec("c", "C", (ItemSpec(1, "Explains"), ItemSpec(2, "Listens"))),)
+
+
+def peers_with_lone_rating(value: int, observers: int = 1) -> list[Response]:
+    """Three peers answer; on "Listens" only ``observers`` of them rate, the rest say "not observed"."""
+    rated = [Response("peer", {1: 4, 2: value})] * observers
+    return [Response("self", {1: 4, 2: 4})] + rated + [Response("peer", {1: 3, 2: None})] * (3 - observers)
+
+
+@pytest.mark.parametrize("observers", [1, 2])
+def test_an_item_rated_by_fewer_than_the_threshold_shows_nothing_of_them(observers: int) -> None:
+    """The reviewer's case: three peers answered, but one (or two) rated the item. Mean, spread, the others'
+    figure and the gap would give their ratings away; none is shown, and nothing depends on them."""
+    low = compute_results(ONE, (), peers_with_lone_rating(1, observers), [], SCALE, Policy())
+    high = compute_results(ONE, (), peers_with_lone_rating(5, observers), [], SCALE, Policy())
+    listens = low.competencies[0].items[1].figures
+    assert group(listens, "peer").stat == HIDDEN and group(listens, "peer").responses == 3
+    assert listens.others == Stat() and listens.gap is None and listens.flag is None
+    assert listens.self_score == 4  # the subject's own view is theirs to see
+    # Competency and overall figures pool only what is shown ("Explains": 4, 3, 3 or 4, 4, 3).
+    assert group(low.competencies[0].figures, "peer").stat.n == 3
+    assert _all_figures(low) == _all_figures(high)
+
+
+def test_a_hidden_group_on_an_item_leaves_the_others_figure_to_the_shown_groups() -> None:
+    responses = peers_with_lone_rating(2) + [Response("mentor", {1: 5, 2: v}) for v in (4, 4, 5)]
+    results = compute_results(ONE, (), responses, [], SCALE, Policy())
+    listens = results.competencies[0].items[1].figures
+    assert group(listens, "peer").stat == HIDDEN
+    assert group(listens, "mentor").stat.mean == pytest.approx(13 / 3)
+    assert listens.others.n == 3 and listens.others.mean == pytest.approx(13 / 3)  # the mentors' alone
+    assert listens.gap == pytest.approx(4 - 13 / 3)
+    again = compute_results(ONE, (), peers_with_lone_rating(5) + responses[4:], [], SCALE, Policy())
+    assert _all_figures(results) == _all_figures(again)
+
+
+def test_a_competency_whose_ratings_are_all_hidden_shows_nothing() -> None:
+    responses = [Response("peer", {1: 2, 2: 5})] + [Response("peer", {1: None, 2: None})] * 2
+    results = compute_results(ONE, (), responses, [], SCALE, Policy())
+    comm = results.competencies[0].figures
+    assert group(comm, "peer").stat == HIDDEN
+    assert comm.others == Stat() and comm.gap is None
+    assert results.overall.others.mean is None
+
+
+def test_higher_threshold_counts_ratings_too() -> None:
+    responses = [Response("peer", {1: 3, 2: 4})] * 4 + [Response("peer", {1: 3, 2: None})]
+    policy = Policy(threshold=5)
+    listens = compute_results(ONE, (), responses, [], SCALE, policy).competencies[0].items[1].figures
+    assert group(listens, "peer").stat == HIDDEN  # 4 ratings from 5 responses
+    explains = compute_results(ONE, (), responses, [], SCALE, policy).competencies[0].items[0].figures
+    assert group(explains, "peer").stat.n == 5 and group(explains, "peer").stat.mean == 3
+
+
+def test_a_single_managers_view_keeps_its_own_rule() -> None:
+    """When the cycle shows a lone manager (and tells them), their one rating is the manager's view."""
+    responses = [Response("manager", {1: 4, 2: 2})] + [Response("peer", {1: 3, 2: 3})] * 3
+    listens = (
+        compute_results(ONE, (), responses, [], SCALE, Policy(allow_single_manager=True))
+        .competencies[0]
+        .items[1]
+        .figures
+    )
+    assert group(listens, "manager").stat.mean == 2 and group(listens, "manager").stat.n == 1
+    assert listens.others.n == 4 and listens.others.mean == pytest.approx(11 / 4)
+
+
+@pytest.mark.parametrize("pattern", list(itertools.product([None, 2, 5], repeat=4)))
+def test_no_shown_figure_rests_on_fewer_ratings_than_the_threshold(pattern) -> None:  # type: ignore[no-untyped-def]
+    """Every combination of "not observed" among four peers and two direct reports on one item: whatever is
+    shown rests on at least three ratings, and no hidden rating moves any figure."""
+    def responses(lone: int) -> list[Response]:
+        peers = [Response("peer", {1: v, 2: 3}) for v in pattern]
+        return peers + [Response("direct_report", {1: lone, 2: 3}), Response("mentor", {1: lone, 2: 3})]
+
+    low = compute_results(ONE, (), responses(1), [], SCALE, Policy())
+    high = compute_results(ONE, (), responses(5), [], SCALE, Policy())
+    for figures in _all_figures(low):
+        for stat in [figures.others] + [g.stat for g in figures.groups]:
+            assert stat.mean is None or stat.n >= 3, stat
+            assert stat.sd is None or stat.n >= 3, stat
+    # The direct report and the mentor are combined (2 responses, below 3): hidden everywhere.
+    assert _all_figures(low) == _all_figures(high)

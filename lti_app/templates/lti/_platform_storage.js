@@ -1,8 +1,12 @@
 {#- LTI Client Side postMessages: lti.put_data / lti.get_data with the platform's storage frame.
     Included inside a nonce'd inline script; `config` carries target (lti_storage_target) and origin
-    (the platform's OIDC auth origin, the only origin whose answers are believed). -#}
+    (the platform's OIDC auth origin, the only origin whose answers are believed).
+    The platform is the parent of the LMS frame; only a page that is not framed talks to its opener (the
+    spec allows launches in a new window). An answer counts only when it comes from the very window asked
+    (event.source) and from the platform's origin: another frame of that origin cannot answer for it. -#}
 function platformStorage(config) {
-  var host = window.parent !== window ? window.parent : window.opener;
+  var framed = window.parent !== window;
+  var host = framed ? window.parent : (window.opener || null);
   var target = host;
   if (host && config.target && config.target !== '_parent') {
     try { target = host.frames[config.target] || host; } catch (e) { target = host; }
@@ -10,7 +14,8 @@ function platformStorage(config) {
   var waiting = {};
   window.addEventListener('message', function (event) {
     var data = event.data;
-    if (event.origin !== config.origin || !data || typeof data !== 'object') { return; }
+    if (!target || event.source !== target || event.origin !== config.origin) { return; }
+    if (!data || typeof data !== 'object') { return; }
     var entry = waiting[data.message_id];
     if (!entry || data.subject !== entry.subject + '.response') { return; }
     delete waiting[data.message_id];

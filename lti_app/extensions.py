@@ -8,7 +8,6 @@ from flask_wtf.csrf import CSRFProtect
 from lti_app.models.base import Base
 
 
-
 class TandemApi(Api):
     """flask-smorest, minus its own error handlers: ``lti_app.views.errors`` answers every error in the one
     documented shape ``{"error", "message", "details"}``."""

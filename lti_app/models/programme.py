@@ -69,8 +69,12 @@ class Programme(TimestampMixin, Base):
 
 
 class ProgrammeMembership(TimestampMixin, Base):
-    """A person's participation in one programme: whether they offer or seek mentoring there, their
-    capacity override, and their answers to the programme's matching questions."""
+    """A person's participation in one programme: whether they offer or seek mentoring there, how many
+    mentees they take there, and their answers to the programme's matching questions.
+
+    Two capacity figures, kept apart so neither side can undo the other: ``capacity_override`` is the
+    person's own choice, ``trainer_capacity`` the limit a trainer set. The smaller one applies
+    (``services.capacity.effective_capacity``)."""
 
     __tablename__ = "programme_membership"
     __table_args__ = (UniqueConstraint("programme_id", "person_id"),)
@@ -80,7 +84,8 @@ class ProgrammeMembership(TimestampMixin, Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     open_to_mentor: Mapped[bool] = mapped_column(default=False)
     open_to_be_mentored: Mapped[bool] = mapped_column(default=True)
-    capacity_override: Mapped[int | None] = mapped_column()
+    capacity_override: Mapped[int | None] = mapped_column()  # the person's own figure
+    trainer_capacity: Mapped[int | None] = mapped_column()  # a trainer's limit; the person cannot raise it
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -122,6 +122,8 @@ class MembershipOut(Schema):
     open_to_mentor = fields.Boolean()
     open_to_be_mentored = fields.Boolean()
     capacity_override = fields.Integer(allow_none=True)
+    trainer_capacity = fields.Integer(allow_none=True)
+    capacity = fields.Integer()
 
 
 # ------------------------------------------------------------------------------------------------- profiles

@@ -24,10 +24,13 @@ HOLDING_STATUSES = (ACTIVE, PAUSED)
 def effective_capacity(
     programme: Programme, membership: ProgrammeMembership | None, personal_limit: int | None
 ) -> int:
-    """A trainer's (or the mentor's own) per-programme figure wins; otherwise the programme default, never
-    more than the mentor's personal limit from their profile."""
-    if membership is not None and membership.capacity_override is not None:
-        return max(membership.capacity_override, 0)
+    """A per-programme figure wins: the mentor's own or a trainer's limit, the smaller when both are set, so
+    a mentor may take fewer mentees than a trainer allows but never more. Otherwise the programme default,
+    never more than the mentor's personal limit from their profile."""
+    if membership is not None:
+        chosen = [v for v in (membership.capacity_override, membership.trainer_capacity) if v is not None]
+        if chosen:
+            return max(min(chosen), 0)
     capacity = programme.default_capacity
     if personal_limit is not None:
         capacity = min(capacity, personal_limit)

@@ -8,6 +8,7 @@ trainer confirms a warning that says exactly that; the change is audited.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from lti_app.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from lti_app.models.audit import AuditEvent
 from lti_app.models.person import TANDEM_ROLES, Enrolment
+from lti_app.models.profile import Profile
 from lti_app.models.programme import (
     DIARY_WRITERS,
     MATCHING_MODES,
@@ -37,7 +39,7 @@ from lti_app.services.access import (
     require_programme_trainer,
     require_trainer,
 )
-from lti_app.services.capacity import may_mentor
+from lti_app.services.capacity import effective_capacity, may_mentor
 
 # Fields a trainer edits. The completion rule has its own editor (the completion feature).
 DESCRIPTIVE_FIELDS = ("title", "description", "relationship_type", "custom_type_name", "model", "status")
@@ -180,6 +182,35 @@ def membership(session: Session, programme_id: int, person_id: int) -> Programme
     )
 
 
+@dataclass(frozen=True)
+class MembershipChoices:
+    """A person's choices in a programme as they see them, with the defaults when they made none."""
+
+    programme_id: int
+    person_id: int
+    open_to_mentor: bool
+    open_to_be_mentored: bool
+    capacity_override: int | None  # their own figure
+    trainer_capacity: int | None  # a trainer's limit
+    capacity: int  # what applies: the smaller figure, else the defaults
+
+
+def my_membership(session: Session, actor: Actor, programme_id: int) -> MembershipChoices:
+    """The actor's own choices in a programme they may see."""
+    programme = get_programme(session, actor, programme_id)
+    row = membership(session, programme_id, actor.person_id)
+    limit = session.scalar(select(Profile.capacity).where(Profile.person_id == actor.person_id))
+    return MembershipChoices(
+        programme_id=programme.id,
+        person_id=actor.person_id,
+        open_to_mentor=row.open_to_mentor if row is not None else False,
+        open_to_be_mentored=row.open_to_be_mentored if row is not None else True,
+        capacity_override=row.capacity_override if row is not None else None,
+        trainer_capacity=row.trainer_capacity if row is not None else None,
+        capacity=effective_capacity(programme, row, limit),
+    )
+
+
 def set_preferences(
     session: Session,
     actor: Actor,
@@ -204,8 +235,11 @@ def set_preferences(
         row.open_to_mentor = open_to_mentor
     if open_to_be_mentored is not None:
         row.open_to_be_mentored = open_to_be_mentored
-    if capacity is not None or clear_capacity:
-        row.capacity_override = _capacity(capacity) if capacity is not None else None
+    # The person's own figure only: a trainer's limit (``trainer_capacity``) is not theirs to raise or clear.
+    if capacity is not None:
+        row.capacity_override = _capacity(capacity)
+    elif clear_capacity:
+        row.capacity_override = None
     session.flush()
     return row
 
@@ -213,7 +247,8 @@ def set_preferences(
 def set_capacity_override(
     session: Session, actor: Actor, programme_id: int, person_id: int, capacity: int | None
 ) -> ProgrammeMembership:
-    """A trainer sets one mentor's capacity in the programme (None: back to the default)."""
+    """A trainer limits one mentor's capacity in the programme (None: lifts the limit). The mentor's own
+    figure stays; the smaller of the two applies."""
     programme = require_programme_trainer(session, actor, programme_id)
     enrolled = session.scalar(
         select(Enrolment.id).where(
@@ -226,7 +261,7 @@ def set_capacity_override(
     if row is None:
         row = ProgrammeMembership(programme_id=programme_id, person_id=person_id, open_to_be_mentored=True)
         session.add(row)
-    row.capacity_override = _capacity(capacity) if capacity is not None else None
+    row.trainer_capacity = _capacity(capacity) if capacity is not None else None
     session.flush()
     return row
 

@@ -61,6 +61,7 @@ class MembershipValues:
     open_to_be_mentored: bool
     capacity_override: int | None
     answers: dict[str, Any]
+    trainer_capacity: int | None = None
 
 
 @dataclass
@@ -110,7 +111,7 @@ def load_pool(session: Session, programme: Programme, *, scope: Scope = "unmatch
     for p in people:
         attrs = attributes(p.profile, p.membership.answers if p.membership else None, now, multiple)
         pool.attributes[p.person_id] = attrs
-        # The capacity rules read these four attributes only; plain values stand in for the ORM row.
+        # The capacity rules read these attributes only; plain values stand in for the ORM row.
         membership = cast(ProgrammeMembership | None, p.membership)
         is_mentor = may_mentor(programme, p.roles, membership)
         if is_mentor:
@@ -149,6 +150,7 @@ def _people(session: Session, programme: Programme) -> list[_Person]:
             ProgrammeMembership.open_to_mentor,
             ProgrammeMembership.open_to_be_mentored,
             ProgrammeMembership.capacity_override,
+            ProgrammeMembership.trainer_capacity,
             ProgrammeMembership.answers,
         )
         .outerjoin(Profile, Profile.person_id == Enrolment.person_id)
@@ -169,7 +171,11 @@ def _people(session: Session, programme: Programme) -> list[_Person]:
         )
         membership = (
             MembershipValues(
-                row.open_to_mentor, row.open_to_be_mentored, row.capacity_override, row.answers or {}
+                row.open_to_mentor,
+                row.open_to_be_mentored,
+                row.capacity_override,
+                row.answers or {},
+                row.trainer_capacity,
             )
             if row.membership_id is not None
             else None

@@ -73,34 +73,29 @@ def update_programme(data: dict[str, Any], programme_id: int):  # type: ignore[n
 @bp.get("/programmes/<int:programme_id>/membership")
 @bp.response(200, s.MembershipOut)
 def get_membership(programme_id: int):  # type: ignore[no-untyped-def]
-    """Your own choices in a programme (defaults when you have not made any)."""
-    actor = current_actor()
-    programmes.get_programme(db.session, actor, programme_id)
-    found = programmes.membership(db.session, programme_id, actor.person_id)
-    return found or {
-        "programme_id": programme_id,
-        "person_id": actor.person_id,
-        "open_to_mentor": False,
-        "open_to_be_mentored": True,
-        "capacity_override": None,
-    }
+    """Your own choices in a programme (defaults when you have not made any): ``capacity_override`` is
+    your own figure, ``trainer_capacity`` a trainer's limit, ``capacity`` the smaller one that applies."""
+    return programmes.my_membership(db.session, current_actor(), programme_id)
 
 
 @bp.put("/programmes/<int:programme_id>/membership")
 @bp.arguments(s.MembershipIn)
 @bp.response(200, s.MembershipOut)
 def put_membership(data: dict[str, Any], programme_id: int):  # type: ignore[no-untyped-def]
-    """Offer mentoring, look for a mentor, and set how many mentees you take in this programme."""
-    row = programmes.set_preferences(
+    """Offer mentoring, look for a mentor, and set how many mentees you take in this programme (at most a
+    trainer's limit; ``capacity: null`` clears your own figure, an absent ``capacity`` keeps it)."""
+    actor = current_actor()
+    programmes.set_preferences(
         db.session,
-        current_actor(),
+        actor,
         programme_id,
         open_to_mentor=data.get("open_to_mentor"),
         open_to_be_mentored=data.get("open_to_be_mentored"),
         capacity=data.get("capacity"),
         clear_capacity="capacity" in data and data["capacity"] is None,
     )
-    return _committed(row)
+    db.session.commit()
+    return programmes.my_membership(db.session, actor, programme_id)
 
 
 @bp.get("/programmes/<int:programme_id>/mentors")

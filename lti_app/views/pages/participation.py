@@ -44,7 +44,8 @@ def programme_preferences(programme_id: int):  # type: ignore[no-untyped-def]
         open_to_mentor=data["open_to_mentor"],
         open_to_be_mentored=data["open_to_be_mentored"],
         capacity=data.get("capacity"),
-        clear_capacity=data.get("capacity") is None,
+        # Cleared only when the field was sent blank: a form without it keeps the figure.
+        clear_capacity="capacity" in data and data["capacity"] is None,
     )
     db.session.commit()
     return done("pages.programme", "preferences_saved", programme_id=programme_id)

@@ -37,6 +37,15 @@ def test_effective_capacity(override, personal, expected) -> None:
     assert effective_capacity(_programme(), membership, personal) == expected
 
 
+@pytest.mark.parametrize(
+    ("own", "trainer", "personal", "expected"),
+    [(None, 1, None, 1), (100, 1, None, 1), (2, 5, None, 2), (None, 5, 1, 5), (None, 0, None, 0)],
+)
+def test_a_trainers_limit_caps_the_mentors_own_figure(own, trainer, personal, expected) -> None:
+    membership = ProgrammeMembership(capacity_override=own, trainer_capacity=trainer)
+    assert effective_capacity(_programme(), membership, personal) == expected
+
+
 def test_who_may_mentor() -> None:
     opted_in = ProgrammeMembership(open_to_mentor=True)
     assert may_mentor(_programme(), ["participant"], opted_in)

@@ -276,8 +276,8 @@ class FeedbackCycleUpdateSchema(Schema):
 
 class FeedbackGroupProgressSchema(Schema):
     asked = fields.Int()
-    answered = fields.Int()
-    declined = fields.Int()
+    answered = fields.Int(allow_none=True, metadata={"description": "null: too few people asked to show it."})
+    declined = fields.Int(allow_none=True, metadata={"description": "null: too few people asked to show it."})
     awaiting_approval = fields.Int()
 
 
@@ -302,7 +302,15 @@ class FeedbackCycleSchema(Schema):
     nominations_need_approval = fields.Bool()
     progress = fields.Dict(
         keys=fields.Str(), values=fields.Nested(FeedbackGroupProgressSchema),
-        metadata={"description": "Counts per rater group; who in particular answered is never shown."},
+        metadata={
+            "description": (
+                "Counts per rater group, plus \"combined\" (the groups with fewer people asked than the "
+                "anonymity threshold, together) and \"all_others\" (everyone asked but the subject). "
+                "Answered and declined are null wherever they could tell who answered: in a group with "
+                "fewer people asked than the threshold; in every group when the combined ones are still "
+                "fewer; everywhere when fewer were asked in all."
+            )
+        },
     )
 
 
@@ -335,7 +343,7 @@ class FeedbackDecisionSchema(Schema):
 
 
 class FeedbackRemindersSchema(Schema):
-    reminded = fields.Int()
+    reminded = fields.Int(allow_none=True, metadata={"description": "null: too few people asked to say."})
 
 
 class FeedbackAnswersSchema(Schema):

@@ -30,6 +30,7 @@ from lti_app.models.feedback import (
     MAIL_DROPPED,
     MAIL_PENDING,
     PHASES,
+    RATER_GROUPS,
     SELF,
     STANDALONE,
     SUBMITTED,
@@ -85,33 +86,53 @@ class CycleAccess:
 
 @dataclass
 class GroupProgress:
-    """Counts only: who in particular answered is never shown, to anyone."""
+    """Counts only: who in particular answered is never shown, to anyone. ``answered`` and ``declined`` are
+    None where they would be too few people's to show (see ``shown_progress``)."""
 
     asked: int = 0
-    answered: int = 0
-    declined: int = 0
+    answered: int | None = 0
+    declined: int | None = 0
     awaiting_approval: int = 0
 
     @property
-    def waiting(self) -> int:
+    def waiting(self) -> int | None:
+        if self.answered is None or self.declined is None:
+            return None
         return self.asked - self.answered - self.declined
+
+    def add(self, other: GroupProgress) -> None:
+        self.asked += other.asked
+        self.answered = (self.answered or 0) + (other.answered or 0)
+        self.declined = (self.declined or 0) + (other.declined or 0)
+        self.awaiting_approval += other.awaiting_approval
+
+    def without_answers(self) -> GroupProgress:
+        return GroupProgress(self.asked, None, None, self.awaiting_approval)
+
+
+# Rows of ``CycleProgress.groups`` besides the rater groups.
+POOLED = "combined"  # the groups with fewer people asked than the threshold, together
+ALL_OTHERS = "all_others"  # everyone asked but the subject
 
 
 @dataclass
 class CycleProgress:
+    """Per rater group, plus the ``POOLED`` and ``ALL_OTHERS`` rows, as ``shown_progress`` allows."""
+
     groups: dict[str, GroupProgress] = field(default_factory=dict)
+    threshold: int = DEFAULT_THRESHOLD
 
     @property
     def self_done(self) -> bool:
-        return self.groups.get(SELF, GroupProgress()).answered > 0
+        return (self.groups.get(SELF, GroupProgress()).answered or 0) > 0
 
     @property
-    def others_answered(self) -> int:
-        return sum(p.answered for g, p in self.groups.items() if g != SELF)
+    def others_answered(self) -> int | None:
+        return self.groups.get(ALL_OTHERS, GroupProgress()).answered
 
     @property
     def others_asked(self) -> int:
-        return sum(p.asked for g, p in self.groups.items() if g != SELF)
+        return self.groups.get(ALL_OTHERS, GroupProgress()).asked
 
 
 def policy_of(cycle: FeedbackCycle) -> Policy:
@@ -366,30 +387,78 @@ def list_cycles(session: Session, actor: Actor, course_id: int, limit: int = 200
 
 
 def progress(session: Session, cycle_ids: list[int]) -> dict[int, CycleProgress]:
-    """Per cycle and rater group: how many were asked, answered, declined (one query for any number)."""
-    found: dict[int, CycleProgress] = defaultdict(CycleProgress)
+    """Per cycle: how many were asked, answered, declined, as ``shown_progress`` allows (one query for any
+    number of cycles)."""
+    counted: dict[int, dict[str, GroupProgress]] = defaultdict(dict)
+    thresholds: dict[int, int] = {}
     if not cycle_ids:
-        return found
+        return defaultdict(CycleProgress)
     rows = session.execute(
         select(
-            FeedbackRequest.cycle_id, FeedbackRequest.rater_group, FeedbackRequest.approval,
-            FeedbackRequest.status, func.count(),
+            FeedbackRequest.cycle_id, FeedbackCycle.anonymity_threshold, FeedbackRequest.rater_group,
+            FeedbackRequest.approval, FeedbackRequest.status, func.count(),
         )
+        .join(FeedbackCycle, FeedbackCycle.id == FeedbackRequest.cycle_id)
         .where(FeedbackRequest.cycle_id.in_(cycle_ids))
         .group_by(
-            FeedbackRequest.cycle_id, FeedbackRequest.rater_group,
+            FeedbackRequest.cycle_id, FeedbackCycle.anonymity_threshold, FeedbackRequest.rater_group,
             FeedbackRequest.approval, FeedbackRequest.status,
         )
     )
-    for cycle_id, group, approval, status, count in rows:
-        entry = found[cycle_id].groups.setdefault(group, GroupProgress())
+    for cycle_id, threshold, group, approval, status, count in rows:
+        thresholds[cycle_id] = threshold
+        entry = counted[cycle_id].setdefault(group, GroupProgress())
         if approval == APPROVAL_PENDING:
             entry.awaiting_approval += count
         elif approval == APPROVED and status != "nominated":
             entry.asked += count
-            entry.answered += count if status == SUBMITTED else 0
-            entry.declined += count if status == DECLINED else 0
+            entry.answered = (entry.answered or 0) + (count if status == SUBMITTED else 0)
+            entry.declined = (entry.declined or 0) + (count if status == DECLINED else 0)
+    found: dict[int, CycleProgress] = defaultdict(CycleProgress)
+    for cycle_id, groups in counted.items():
+        found[cycle_id] = shown_progress(groups, thresholds[cycle_id])
     return found
+
+
+def shown_progress(counts: Mapping[str, GroupProgress], threshold: int) -> CycleProgress:
+    """What may be shown of a running cycle's progress, to its subject and trainers alike.
+
+    The subject chooses each rater's group, so with one person in a group "answered in this group" is
+    "answered, this person". Hence, as in the report, but over the people *asked*:
+
+    * a group with at least ``threshold`` people asked shows its answered and declined counts;
+    * the groups with fewer are pooled (``POOLED``), whose counts show when the pool reaches the threshold;
+    * when the pool does not, no group shows its counts (all others minus the shown groups would give the
+      pool away): only the total of everyone asked (``ALL_OTHERS``) does;
+    * when fewer than ``threshold`` people were asked in all, no answered or declined count shows at all.
+
+    How many were asked in each group, and how many nominations await approval, are always shown: the list
+    of people asked says as much.
+    """
+    groups: dict[str, GroupProgress] = {}
+    pooled, total = GroupProgress(), GroupProgress()
+    pooled_groups = []
+    for group in RATER_GROUPS:
+        entry = counts.get(group)
+        if entry is None:
+            continue
+        if group == SELF:
+            groups[SELF] = replace(entry)  # the subject's own answer, no secret to them or their trainers
+            continue
+        total.add(entry)
+        if entry.asked < threshold:
+            pooled.add(entry)
+            pooled_groups.append(group)
+        groups[group] = replace(entry)
+    pool_shown = pooled.asked == 0 or pooled.asked >= threshold
+    for group, entry in groups.items():
+        if group != SELF and (group in pooled_groups or not pool_shown):
+            groups[group] = entry.without_answers()
+    if pooled_groups:
+        groups[POOLED] = pooled if pool_shown else pooled.without_answers()
+    if len(groups) > (SELF in groups):  # anyone besides the subject nominated
+        groups[ALL_OTHERS] = total if total.asked >= threshold else total.without_answers()
+    return CycleProgress(groups, threshold)
 
 
 def update_cycle(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from lti_app.errors import RuleViolation
@@ -27,6 +27,7 @@ from lti_app.models.feedback import (
     MAIL_PENDING,
     MAIL_REMINDER,
     MAIL_SENT,
+    NOMINATED,
     SELF,
     FeedbackCycle,
     FeedbackMail,
@@ -60,9 +61,13 @@ def queue_mail(session: Session, request: FeedbackRequest, kind: str) -> Feedbac
     return mail
 
 
-def send_reminders(session: Session, actor: Actor, cycle_id: int, now: datetime | None = None) -> int:
+def send_reminders(
+    session: Session, actor: Actor, cycle_id: int, now: datetime | None = None
+) -> int | None:
     """Remind every invited rater who has not answered or declined and was not reminded in the last day.
-    Returns how many were reminded."""
+    Returns how many were reminded, or None while fewer people were asked than the cycle's anonymity
+    threshold: then "one reminded" or "nobody to remind" would say whether they answered (the same rule
+    as the progress counts, ``cycles.shown_progress``)."""
     now = now or utcnow()
     access = load_cycle(session, actor, cycle_id, now)
     require_manager(access)
@@ -87,7 +92,13 @@ def send_reminders(session: Session, actor: Actor, cycle_id: int, now: datetime 
         if queue_mail(session, request, MAIL_REMINDER) is not None:
             reminded += 1
     session.flush()
-    return reminded
+    asked = session.scalar(
+        select(func.count(FeedbackRequest.id)).where(
+            FeedbackRequest.cycle_id == cycle.id, FeedbackRequest.approval == APPROVED,
+            FeedbackRequest.status != NOMINATED, FeedbackRequest.rater_group != SELF,
+        )
+    )
+    return reminded if (asked or 0) >= cycle.anonymity_threshold else None
 
 
 def due_mail_ids(session: Session, now: datetime | None = None, limit: int = 100) -> list[int]:

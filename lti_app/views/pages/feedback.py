@@ -43,6 +43,9 @@ NOTICES = {
     "withdrawn": "Nomination removed.",
     "reminded": "Reminders are on their way to everyone who has not answered yet.",
     "nobody_to_remind": "Nobody to remind: everyone has answered, or was reminded less than a day ago.",
+    # While too few people were asked, how many were reminded would say who answered: one text for all.
+    "reminders_sent": "Reminders are on their way to everyone who has not answered yet and was not reminded "
+    "in the last day.",
     "settings": "Cycle settings saved.",
     "closed": "The cycle is closed. The report is ready.",
     "saved": "Your draft is saved. You can come back to it until the cycle closes.",
@@ -152,7 +155,8 @@ def remind(cycle_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     reminded = mail.send_reminders(db.session, actor, cycle_id)
     db.session.commit()
-    return _done("feedback.cycle", "reminded" if reminded else "nobody_to_remind", cycle_id=cycle_id)
+    notice = "reminders_sent" if reminded is None else "reminded" if reminded else "nobody_to_remind"
+    return _done("feedback.cycle", notice, cycle_id=cycle_id)
 
 
 @bp.post("/cycles/<int:cycle_id>/settings")

@@ -391,3 +391,108 @@ def test_an_item_rated_by_one_of_a_group_shows_nothing_of_that_rating(app, clien
         assert item["others"]["mean"] is None and item["gap"] is None and item["flag"] is None
         bodies.append(body)
     assert bodies[0] == bodies[1]
+
+
+# --- progress counts: the subject chooses each rater's group -------------------------------------------
+
+
+def progress_seen(app, client, cycle_id: int, actor) -> tuple[dict, str]:  # type: ignore[no-untyped-def]
+    """What a watcher can read of a running cycle's progress: the API body and the page's progress table
+    (and the course's list of cycles)."""
+    body = client.get(f"/api/v1/feedback/cycles/{cycle_id}", headers=api_headers(app, actor)).get_json()
+    page = client.get(f"/feedback/cycles/{cycle_id}", headers=launch_headers(app, actor)).get_data(as_text=True)
+    table = page.split('id="progress-h"')[1].split("</section>")[0]
+    listing = client.get("/feedback", headers=launch_headers(app, actor)).get_data(as_text=True)
+    row = listing.split(f"/feedback/cycles/{cycle_id}?")[1].split("</tr>")[0]
+    return body["progress"], re.sub(r'lt=[^"&]*', "", table + row)  # launch tokens differ by the second
+
+
+def one_per_group(setup, groups):  # type: ignore[no-untyped-def]
+    cycle = start_cycle(setup)
+    raters = {g: add_raters(setup, cycle, g, 1, by=setup.subject_actor)[0] for g in groups}
+    return cycle, raters
+
+
+@pytest.mark.parametrize("who", ["mentor", "peer", "other", "direct_report"])
+def test_one_person_per_group_progress_does_not_say_who_answered(app, client, db_session, who) -> None:
+    """Four groups of one: per-group counts would be per-person counts. Only the pooled count shows, and it
+    reads the same whoever answered."""
+    setup = course_with_subject()
+    watchers = (setup.subject_actor, setup.trainer_actor)
+    groups = ("mentor", "peer", "other", "direct_report")
+    cycle, raters = one_per_group(setup, groups)
+    db_session.commit()
+    submit(raters[who], full_answers(cycle, 3))
+    db_session.commit()
+    seen = [progress_seen(app, client, cycle.id, actor) for actor in watchers]
+    body = seen[0][0]
+    for group in groups:
+        assert body[group] == {"asked": 1, "answered": None, "declined": None, "awaiting_approval": 0}
+    assert body["combined"] == {"asked": 4, "answered": 1, "declined": 0, "awaiting_approval": 0}
+    assert body["all_others"] == {"asked": 4, "answered": 1, "declined": 0, "awaiting_approval": 0}
+    # Against a cycle where a different person answered, everything a watcher reads is identical.
+    other_setup = course_with_subject()
+    other_cycle, other_raters = one_per_group(other_setup, groups)
+    db_session.commit()
+    submit(other_raters[groups[(groups.index(who) + 1) % 4]], full_answers(other_cycle, 3))
+    db_session.commit()
+    again = progress_seen(app, client, other_cycle.id, other_setup.subject_actor)
+    assert again[0] == body
+    assert again[1] == seen[0][1]
+
+
+def test_small_groups_pooled_below_the_threshold_leave_only_the_total(app, client, db_session) -> None:
+    """Three peers (shown alone) and one mentor: the mentor alone is below the threshold even pooled, and
+    "all others" minus the peers would give the mentor away, so only the total is shown."""
+    setup = course_with_subject()
+    results = []
+    for who in ("mentor", "peer"):
+        cycle = start_cycle(setup, title="Same title")
+        peers = add_raters(setup, cycle, "peer", 3, by=setup.subject_actor)
+        (mentor,) = add_raters(setup, cycle, "mentor", 1, by=setup.subject_actor)
+        db_session.commit()
+        submit(mentor if who == "mentor" else peers[0], full_answers(cycle, 3))
+        db_session.commit()
+        body, html = progress_seen(app, client, cycle.id, setup.subject_actor)
+        assert body["peer"]["answered"] is None and body["mentor"]["answered"] is None
+        assert body["combined"]["answered"] is None
+        assert body["all_others"] == {"asked": 4, "answered": 1, "declined": 0, "awaiting_approval": 0}
+        results.append((body, html))
+        cycles.close_cycle(db_session, setup.subject_actor, cycle.id)
+        db_session.commit()
+    assert results[0] == results[1]
+
+
+def test_fewer_asked_than_the_threshold_shows_no_answered_count(app, client, db_session) -> None:
+    setup = course_with_subject()
+    seen = []
+    for answered in (False, True):
+        cycle = start_cycle(setup, title=f"answered {answered}")
+        peers = add_raters(setup, cycle, "peer", 2, by=setup.subject_actor)
+        db_session.commit()
+        if answered:
+            submit(peers[0], full_answers(cycle, 3))
+            answering.answer_as_person(
+                db_session, peers[1].actor, peers[1].request.id, answering.DECLINE, Answers()
+            )
+            db_session.commit()
+        body, html = progress_seen(app, client, cycle.id, setup.trainer_actor)
+        assert body["all_others"] == {"asked": 2, "answered": None, "declined": None, "awaiting_approval": 0}
+        assert body["self"]["asked"] == 1  # the subject's own self-assessment is no secret to them
+        seen.append((body, html.replace(f"answered {answered}", "")))
+        cycles.close_cycle(db_session, setup.subject_actor, cycle.id)
+        db_session.commit()
+    assert seen[0] == seen[1]
+
+
+def test_reminders_do_not_count_who_is_left_when_too_few_were_asked(app, client, db_session) -> None:
+    """"Reminded 1" or "nobody to remind" would say whether the one person asked has answered."""
+    setup = course_with_subject()
+    cycle = start_cycle(setup)
+    (rater,) = add_raters(setup, cycle, "mentor", 1, by=setup.subject_actor)
+    submit(rater, full_answers(cycle, 3))
+    db_session.commit()
+    reminded = client.post(
+        f"/api/v1/feedback/cycles/{cycle.id}/reminders", headers=api_headers(app, setup.subject_actor)
+    )
+    assert reminded.status_code == 200 and reminded.get_json() == {"reminded": None}

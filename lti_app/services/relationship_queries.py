@@ -155,7 +155,8 @@ def allowed_actions(rel: Relationship, person_id: int, is_trainer: bool) -> froz
         if rel.requested_by_id == person_id:
             found.add("withdraw")
         if is_trainer and rel.needs_trainer_approval and rel.trainer_approved_at is None:
-            found |= {"approve", "decline"}
+            # A trainer in the relationship cannot approve it (an independent check); they may decline.
+            found |= {"decline"} if member else {"approve", "decline"}
     elif rel.status in (ACTIVE, PAUSED):
         if member or is_trainer:
             found.add("end")

@@ -189,10 +189,16 @@ def approve(
     session: Session, actor: Actor, relationship_id: int, *, now: datetime | None = None
 ) -> Relationship:
     """A trainer approves a request in a programme that asks for it; once the receiver has accepted too,
-    the relationship starts."""
+    the relationship starts. Approval is an independent check, so a trainer who is in the relationship
+    (asked, or was asked) cannot give it: another trainer of the course must."""
     now = now or utcnow()
     rel = load_relationship(session, actor, relationship_id)
     programme = require_programme_trainer(session, actor, rel.programme_id)
+    if actor.person_id in rel.person_ids():
+        raise PermissionDenied(
+            "You are in this relationship, so you cannot approve it: another trainer of the course must.",
+            code="own_relationship",
+        )
     rel = _lock(session, relationship_id)
     _require_pending(rel)
     if not rel.needs_trainer_approval or rel.trainer_approved_at is not None:

@@ -230,6 +230,35 @@ def test_trainer_approval(db_session) -> None:
     assert rel.status == "active" and rel.trainer_approved_by_id == tess.id
 
 
+def test_a_trainer_in_the_relationship_cannot_approve_it(db_session) -> None:
+    """Approval is an independent check: the trainer who was asked (or who asked) cannot give it."""
+    programme = ProgrammeFactory(requires_trainer_approval=True, mentor_roles=["trainer"])
+    course = programme.course
+    tess, bob = mentor(programme, "trainer"), mentee(programme)
+    other = enrol(course, "trainer")
+    rel = rels.request_mentoring(db_session, actor_for(bob, course), programme.id, tess.id)
+    rels.accept(db_session, actor_for(tess, course, "trainer"), rel.id)
+    view = detail(db_session, actor_for(tess, course, "trainer"), rel.id)
+    assert "approve" not in view.actions
+    with pytest.raises(PermissionDenied, match="another trainer of the course") as refused:
+        rels.approve(db_session, actor_for(tess, course, "trainer"), rel.id)
+    assert refused.value.code == "own_relationship"
+    assert rel.status == "pending" and rel.trainer_approved_at is None
+    assert "approve" in detail(db_session, actor_for(other, course, "trainer"), rel.id).actions
+    rels.approve(db_session, actor_for(other, course, "trainer"), rel.id)
+    assert rel.status == "active" and rel.trainer_approved_by_id == other.id
+
+
+def test_a_trainer_who_asked_cannot_approve_their_own_request(db_session) -> None:
+    programme = ProgrammeFactory(requires_trainer_approval=True)
+    course = programme.course
+    ada, tess = mentor(programme), enrol(course, "trainer")
+    rel = rels.request_mentoring(db_session, actor_for(tess, course, "trainer"), programme.id, ada.id)
+    with pytest.raises(PermissionDenied, match="another trainer of the course"):
+        rels.approve(db_session, actor_for(tess, course, "trainer"), rel.id)
+    assert rel.trainer_approved_at is None
+
+
 def test_programme_closed_or_outside_dates(db_session) -> None:
     programme = ProgrammeFactory(status="closed")
     ada, bob = mentor(programme), mentee(programme)

@@ -30,12 +30,20 @@ CLIENT_ID = "tandem-demo"
 DEPLOYMENT_ID = "1"
 PLATFORM_NAME = "Tandem demo LMS"
 
-# (user id, given name, family name, LMS role set, what the demo page calls them)
+# (user id, given name, family name, LMS role set, what the demo page calls them). The first four are the
+# people the demo's story is told through; the others fill the course so searching, requests and the
+# overviews have something to show (``seed.py`` gives them profiles and a relationship in Tandem). They are
+# course members like anyone else, so the roster the demo serves (NRPS) lists them and a roster sync keeps
+# them.
 PEOPLE = (
     ("demo-learner", "Lena", "Okafor", "learner", "Learner"),
     ("demo-mentor", "Marco", "Rossi", "learner", "Mentor"),
     ("demo-trainer", "Tara", "Nguyen", "instructor", "Trainer"),
     ("demo-admin", "Ada", "Lindqvist", "administrator", "Admin"),
+    ("demo-jonas", "Jonas", "Weber", "learner", "Mentee"),
+    ("demo-priya", "Priya", "Shah", "learner", "Learner"),
+    ("demo-aisha", "Aisha", "Karim", "learner", "Mentor"),
+    ("demo-diego", "Diego", "Ramos", "learner", "Mentor"),
 )
 COURSE = ("demo-course-1", "MENTOR101", "Mentoring Foundations")
 FIRST_LINK = ("demo-link-1", "Mentoring programme", "Find a mentor, keep a diary, grow together.")

@@ -1,19 +1,29 @@
-"""Helpers for the demo LMS tests: set the demo up, follow its auto-submitting forms."""
+"""Helpers for the demo LMS tests: set the demo up, follow its auto-submitting forms, serve it on loopback."""
 
 from __future__ import annotations
 
 import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import jwt
 import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import make_server
 
+from lti_app import create_app
 from lti_app.crypto import SecretBox
 from lti_app.demo_lms import store
 from lti_app.extensions import db
+from tests.conftest import make_settings
 
 TOOL = "http://tool.test"
 ISSUER = f"{TOOL}/demo"
@@ -83,3 +93,55 @@ def start_launch(client, user: str, **query: str) -> Form:  # type: ignore[no-un
     response = client.get("/demo/launch", query_string={"user": user, **query})
     assert response.status_code == 200, response.data[:500]
     return form_of(response.get_data(as_text=True))
+
+
+@contextmanager
+def serving(database_url: str, tmp_path: Path, prepare: Callable[[Flask], object]) -> Iterator[str]:
+    """Tandem with its demo LMS served on 127.0.0.1, as ``make run`` serves it (the tool fetches the demo's
+    key set over HTTP, from itself); ``prepare`` sets the demo up in the served app first. Tables come from
+    the ``app`` fixture, which also empties them afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    served = create_app(make_settings(database_url, tmp_path, base_url=base_url))
+    with served.app_context():
+        prepare(served)
+        db.session.remove()
+    server = make_server("127.0.0.1", port, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield base_url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with served.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def follow(session: requests.Session, response: requests.Response) -> requests.Response:
+    """Submit auto-submitting forms and follow redirects until a page that is neither."""
+    for _ in range(10):
+        if response.is_redirect:
+            response = session.get(urljoin(response.url, response.headers["Location"]), allow_redirects=False)
+            continue
+        if 'id="lti-handoff"' in response.text:
+            form = form_of(response.text)
+            url = urljoin(response.url, form.action)
+            if form.method == "get":
+                response = session.get(url, params=form.fields, allow_redirects=False)
+            else:
+                response = session.post(url, data=form.fields, allow_redirects=False)
+            continue
+        return response
+    raise AssertionError("too many hops")
+
+
+def launch_in_browser(base_url: str, user_id: str, link: str = "demo-link-1") -> requests.Response:
+    """Click "Open" on the demo page as ``user_id`` and land on Tandem's page (a fresh browser each time)."""
+    with requests.Session() as browser:
+        start = browser.get(f"{base_url}/demo/launch", params={"user": user_id, "link": link},
+                            allow_redirects=False, timeout=30)
+        return follow(browser, start)

@@ -7,6 +7,8 @@ from lti_app.cli import main
 from lti_app.demo_lms import store
 from lti_app.extensions import db
 from lti_app.models.demo import DemoPerson, DemoPlatform
+from lti_app.models.person import Person
+from lti_app.models.programme import Programme
 from lti_app.models.registration import Deployment, Registration
 from tests.conftest import make_settings
 
@@ -22,8 +24,10 @@ def test_ensure_demo_registers_the_platform_once(app, db_session) -> None:
     assert registration.issuer == ISSUER and registration.source == "demo"
     assert registration.auth_login_url == f"{ISSUER}/auth" and registration.key_set_url == f"{ISSUER}/jwks"
     assert [d.deployment_id for d in db_session.query(Deployment)] == ["1"]
-    labels = sorted(p.label for p in db_session.query(DemoPerson))
-    assert labels == ["Admin", "Learner", "Mentor", "Trainer"]
+    people = {p.user_id: p.label for p in db_session.query(DemoPerson)}
+    assert people == {user_id: label for user_id, _, _, _, label in store.PEOPLE}
+    assert [people[u] for u in ("demo-learner", "demo-mentor", "demo-trainer", "demo-admin")] == [
+        "Learner", "Mentor", "Trainer", "Admin"]
     assert second.platform.kid == first.platform.kid, "the demo keeps its key across runs"
     assert "BEGIN" not in first.platform.private_key_sealed
 
@@ -48,6 +52,7 @@ def test_the_demo_is_refused_and_unrouted_when_not_allowed(app, database_url, tm
         result = locked.test_cli_runner().invoke(main, ["demo"])
         assert result.exit_code != 0 and "disabled" in result.output
         assert db.session.query(DemoPlatform).count() == 0
+        assert db.session.query(Person).count() == 0 and db.session.query(Programme).count() == 0
         db.session.remove()
         db.engine.dispose()
 

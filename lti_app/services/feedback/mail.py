@@ -39,7 +39,8 @@ from lti_app.services.feedback.answering import anonymity_notice
 from lti_app.services.feedback.cycles import load_cycle, require_manager, require_open
 from lti_app.services.feedback.links import issue_link
 
-REMINDER_INTERVAL = timedelta(hours=24)
+# At most one reminder per rater in this time, however often the subject presses the button.
+REMINDER_INTERVAL = timedelta(days=3)
 MAX_ATTEMPTS = 5
 
 Sender = Callable[[EmailMessage], None]
@@ -64,7 +65,8 @@ def queue_mail(session: Session, request: FeedbackRequest, kind: str) -> Feedbac
 def send_reminders(
     session: Session, actor: Actor, cycle_id: int, now: datetime | None = None
 ) -> int | None:
-    """Remind every invited rater who has not answered or declined and was not reminded in the last day.
+    """Remind every invited rater who has not answered or declined and was not reminded in the last three
+    days (``REMINDER_INTERVAL``).
     Returns how many were reminded, or None while fewer people were asked than the cycle's anonymity
     threshold: then "one reminded" or "nobody to remind" would say whether they answered (the same rule
     as the progress counts, ``cycles.shown_progress``)."""

@@ -5,6 +5,10 @@ nomination is approved and the invitation sent, but never whether a particular r
 declined. Progress is only ever shown as counts per group (``cycles.progress``). Combined with the report,
 a per-rater "done" would tell the subject whose answers a group's figures contain. For the same reason an
 invitation, once sent, cannot be withdrawn (refusing only answered ones would reveal them).
+
+Someone outside the course (an email address that is nobody of the course) is only ever written to once
+a trainer has approved the nomination, whatever the cycle's approval setting: otherwise anyone in a course
+could have Tandem mail any address, under a cycle title of their choosing, with reminders after.
 """
 
 from __future__ import annotations
@@ -90,7 +94,9 @@ def nominate(
     name: str = "",
     now: datetime | None = None,
 ) -> FeedbackRequest:
-    """Ask someone from the course (``person_id``) or outside it (``email``) for feedback."""
+    """Ask someone from the course (``person_id``) or outside it (``email``) for feedback. The invitation
+    goes out at once, unless a trainer must approve first: when the cycle says so, and always for someone
+    outside the course (a trainer's own nomination is its approval)."""
     now = now or utcnow()
     access = load_cycle(session, actor, cycle_id, now)
     require_manager(access)
@@ -116,7 +122,8 @@ def nominate(
         request = _nominate_email(session, cycle, email or "", name)
     request.rater_group = group
     request.nominated_by_id = actor.person_id
-    if cycle.nominations_need_approval and not access.is_trainer:
+    outside = request.rater_person_id is None
+    if (cycle.nominations_need_approval or outside) and not access.is_trainer:
         request.approval = APPROVAL_PENDING
     else:
         request.approval = APPROVED

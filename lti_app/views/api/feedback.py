@@ -198,8 +198,9 @@ def close_cycle(cycle_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/cycles/<int:cycle_id>/reminders")
 @bp.response(200, FeedbackRemindersSchema)
 def send_reminders(cycle_id: int):  # type: ignore[no-untyped-def]
-    """Remind everyone invited who has not answered (at most once a day each). ``reminded`` is null while
-    fewer people were asked than the anonymity threshold: a count would say whether they answered."""
+    """Remind everyone invited who has not answered (at most once every three days each). ``reminded`` is
+    null while fewer people were asked than the anonymity threshold: a count would say whether they
+    answered."""
     actor = current_actor()
     reminded = mail.send_reminders(db.session, actor, cycle_id)
     db.session.commit()

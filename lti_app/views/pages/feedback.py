@@ -37,15 +37,16 @@ bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 NOTICES = {
     "created": "Your feedback cycle is ready. Now ask the people whose view you would value.",
     "nominated": "Nomination saved; the invitation is on its way.",
-    "nominated_pending": "Nomination saved. A trainer approves it before the invitation goes out.",
+    "nominated_pending": "Nomination saved. A trainer approves it before the invitation goes out (always for "
+    "someone outside the course).",
     "approved": "Nomination approved; the invitation is on its way.",
     "rejected": "Nomination rejected.",
     "withdrawn": "Nomination removed.",
     "reminded": "Reminders are on their way to everyone who has not answered yet.",
-    "nobody_to_remind": "Nobody to remind: everyone has answered, or was reminded less than a day ago.",
+    "nobody_to_remind": "Nobody to remind: everyone has answered, or was reminded less than three days ago.",
     # While too few people were asked, how many were reminded would say who answered: one text for all.
     "reminders_sent": "Reminders are on their way to everyone who has not answered yet and was not reminded "
-    "in the last day.",
+    "in the last three days.",
     "settings": "Cycle settings saved.",
     "closed": "The cycle is closed. The report is ready.",
     "saved": "Your draft is saved. You can come back to it until the cycle closes.",

@@ -251,7 +251,7 @@ def test_no_personal_data_or_link_in_log_lines(app, client, db_session, caplog) 
     raters = add_raters(setup, cycle, "peer", 3)
     outsider = nominations.nominate(
         db_session,
-        setup.subject_actor,
+        setup.trainer_actor,  # an outside address is invited once a trainer approves: here, at once
         cycle.id,
         group="other",
         email="secret.rater@example.org",
@@ -298,7 +298,7 @@ def test_expired_link_is_refused_cleanly_and_writes_nothing(app, client, db_sess
     setup = course_with_subject()
     cycle = start_cycle(setup)
     outsider = nominations.nominate(
-        db_session, setup.subject_actor, cycle.id, group="other", email="x@example.org"
+        db_session, setup.trainer_actor, cycle.id, group="other", email="x@example.org"
     )
     token = links.issue_link(db_session, outsider)
     db_session.commit()

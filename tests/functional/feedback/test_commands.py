@@ -27,7 +27,7 @@ def test_close_due(app, db_session) -> None:
 def test_send_mail_waits_without_smtp_and_sends_with_it(app, db_session, monkeypatch) -> None:
     setup = course_with_subject()
     cycle = start_cycle(setup)
-    nominations.nominate(db_session, setup.subject_actor, cycle.id, group="other", email="ext@example.org")
+    nominations.nominate(db_session, setup.trainer_actor, cycle.id, group="other", email="ext@example.org")
     db_session.commit()
     runner = app.test_cli_runner()
     waiting = runner.invoke(feedback, ["send-mail"])

@@ -48,13 +48,14 @@ def test_nominating_people_and_outsiders(db_session) -> None:
         db_session, setup.subject_actor, cycle.id, group="other", email=" Client@Example.ORG ", name="Client"
     )
     assert outsider.external_email == "client@example.org" and outsider.rater_person_id is None
+    assert (outsider.approval, outsider.status) == (APPROVAL_PENDING, NOMINATED)  # a trainer approves first
     # Someone of the course given by address answers inside Tandem, as themselves.
     by_mail = enrol(setup.course, email="Known@Example.test")
     known = nominations.nominate(
         db_session, setup.subject_actor, cycle.id, group="peer", email="known@example.test"
     )
     assert known.rater_person_id == by_mail.id
-    assert [m.kind for m in mails(db_session)] == ["invitation"] * 3
+    assert [m.kind for m in mails(db_session)] == ["invitation"] * 2  # not yet to the outsider
 
     with pytest.raises(Conflict):
         nominations.nominate(db_session, setup.subject_actor, cycle.id, group="peer", person_id=colleague.id)
@@ -136,7 +137,7 @@ def test_withdraw_only_before_the_invitation(db_session) -> None:
     assert before_answer.value.message == after_answer.value.message
 
 
-def test_reminders_go_to_those_who_have_not_answered_once_a_day(db_session) -> None:
+def test_reminders_go_to_those_who_have_not_answered_every_three_days(db_session) -> None:
     setup = course_with_subject()
     cycle = start_cycle(setup)
     raters = add_raters(setup, cycle, "peer", 3)
@@ -149,7 +150,8 @@ def test_reminders_go_to_those_who_have_not_answered_once_a_day(db_session) -> N
     reminders = mails(db_session, "reminder")
     assert [m.request_id for m in reminders] == [raters[2].request.id]
     assert mail.send_reminders(db_session, setup.trainer_actor, cycle.id, now=now + timedelta(hours=2)) == 0
-    assert mail.send_reminders(db_session, setup.trainer_actor, cycle.id, now=now + timedelta(hours=25)) == 1
+    assert mail.send_reminders(db_session, setup.trainer_actor, cycle.id, now=now + timedelta(hours=25)) == 0
+    assert mail.send_reminders(db_session, setup.trainer_actor, cycle.id, now=now + timedelta(days=3)) == 1
     with pytest.raises(NotFound):
         mail.send_reminders(db_session, raters[2].actor, cycle.id)
 
@@ -180,6 +182,7 @@ def test_invitation_to_an_outsider_carries_a_working_single_use_link(db_session)
     outsider = nominations.nominate(
         db_session, setup.subject_actor, cycle.id, group="other", email="ext@example.org"
     )
+    nominations.decide_nomination(db_session, setup.trainer_actor, outsider.id, True)
     outbox = Outbox()
     assert deliver_all(db_session, outbox) == [MAIL_SENT]
     (message,) = outbox.sent
@@ -203,6 +206,7 @@ def test_failed_sending_keeps_the_previous_link_and_retries(db_session) -> None:
     outsider = nominations.nominate(
         db_session, setup.subject_actor, cycle.id, group="other", email="ext@example.org"
     )
+    nominations.decide_nomination(db_session, setup.trainer_actor, outsider.id, True)
     working = Outbox()
     deliver_all(db_session, working)
     token = working.sent[0].get_content().split("/feedback/answer/")[1].split()[0]
@@ -237,3 +241,53 @@ def test_people_without_email_or_who_turned_it_off_get_no_mail(db_session) -> No
     for person in (quiet, no_address):
         nominations.nominate(db_session, setup.subject_actor, cycle.id, group="peer", person_id=person.id)
     assert mails(db_session) == []
+
+
+@pytest.mark.parametrize("cycle_needs_approval", [False, True])
+def test_outside_nominations_wait_for_a_trainer_whatever_the_cycle_says(db_session, cycle_needs_approval) -> None:
+    """An email address outside the course gets no mail until a trainer approves: otherwise anyone in a
+    course could have Tandem mail anyone, under a title of their choosing."""
+    setup = course_with_subject()
+    cycle = start_cycle(setup, settings=CycleSettings(nominations_need_approval=cycle_needs_approval))
+    outsider = nominations.nominate(
+        db_session, setup.subject_actor, cycle.id, group="other", email="anyone@example.org", name="Anyone"
+    )
+    assert (outsider.approval, outsider.status, outsider.invited_at) == (APPROVAL_PENDING, NOMINATED, None)
+    assert mails(db_session) == []
+    assert mail.send_reminders(db_session, setup.subject_actor, cycle.id) is None  # nobody invited to remind
+    assert mails(db_session) == []
+    nominations.decide_nomination(db_session, setup.trainer_actor, outsider.id, True)
+    assert (outsider.approval, outsider.status) == (APPROVED, INVITED)
+    assert [m.kind for m in mails(db_session)] == ["invitation"]
+
+
+def test_a_trainers_outside_nomination_is_its_own_approval(db_session) -> None:
+    setup = course_with_subject()
+    cycle = start_cycle(setup)
+    outsider = nominations.nominate(
+        db_session, setup.trainer_actor, cycle.id, group="other", email="client@example.org"
+    )
+    assert (outsider.approval, outsider.status) == (APPROVED, INVITED)
+    assert outsider.decided_by_id == setup.trainer.id
+
+
+def test_a_course_member_given_by_address_needs_no_extra_approval(db_session) -> None:
+    setup = course_with_subject()
+    cycle = start_cycle(setup)
+    enrol(setup.course, email="colleague@example.test")
+    made = nominations.nominate(
+        db_session, setup.subject_actor, cycle.id, group="peer", email="colleague@example.test"
+    )
+    assert (made.approval, made.status) == (APPROVED, INVITED)
+
+
+def test_at_most_one_reminder_per_rater_every_three_days(db_session) -> None:
+    setup = course_with_subject()
+    cycle = start_cycle(setup)
+    add_raters(setup, cycle, "peer", 3)
+    now = utcnow()
+    assert mail.send_reminders(db_session, setup.subject_actor, cycle.id, now=now) == 3
+    for later in (timedelta(hours=25), timedelta(days=2, hours=23)):
+        assert mail.send_reminders(db_session, setup.trainer_actor, cycle.id, now=now + later) == 0
+    assert mail.send_reminders(db_session, setup.trainer_actor, cycle.id, now=now + timedelta(days=3)) == 3
+    assert len(mails(db_session, "reminder")) == 6

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from lti_app.errors import NotFound, PermissionDenied
+from lti_app.models.base import Base
 from lti_app.models.course import Course
 from lti_app.models.person import ADMIN, LMS_MENTOR, PARTICIPANT, TRAINER, Enrolment
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import Relationship, RelationshipMember
 
+ACTIVE = "active"  # the enrolment status that gives access to a course
 
 @dataclass(frozen=True)
 class Actor:
@@ -54,7 +56,7 @@ def load_course(session: Session, actor: Actor, course_id: int) -> Course:
         select(Enrolment.id).where(
             Enrolment.course_id == course_id,
             Enrolment.person_id == actor.person_id,
-            Enrolment.status == "active",
+            Enrolment.status == ACTIVE,
         )
     )
     if enrolled is None:
@@ -63,17 +65,24 @@ def load_course(session: Session, actor: Actor, course_id: int) -> Course:
 
 
 def course_roles(session: Session, actor: Actor, course_id: int) -> frozenset[str]:
-    """The actor's Tandem roles in a course: from the launch when it is that course, else the enrolment."""
+    """The actor's Tandem roles in a course: the actor's own when it is their course (an actor from a launch
+    token was checked against the enrolment at the start of the request), else the active enrolment's."""
     if actor.course_id == course_id:
         return actor.roles
     roles = session.scalar(
         select(Enrolment.roles).where(
             Enrolment.course_id == course_id,
             Enrolment.person_id == actor.person_id,
-            Enrolment.status == "active",
+            Enrolment.status == ACTIVE,
         )
     )
-    found = frozenset(roles or ())
+    return _roles_in(actor, course_id, roles)
+
+
+def _roles_in(actor: Actor, course_id: int, active_enrolment_roles: list[str] | None) -> frozenset[str]:
+    if actor.course_id == course_id:
+        return actor.roles
+    found = frozenset(active_enrolment_roles or ())
     if actor.is_admin:
         found = found | {ADMIN}
     return found
@@ -96,6 +105,8 @@ def load_programme(session: Session, actor: Actor, programme_id: int) -> Program
 
 def require_programme_trainer(session: Session, actor: Actor, programme_id: int) -> Programme:
     programme = load_programme(session, actor, programme_id)
+    if programme.status == "draft" and not is_course_trainer(session, actor, programme.course_id):
+        raise NotFound("No such programme.")  # a draft is missing to learners, like a wrong id (not 403)
     require_trainer(session, actor, programme.course_id)
     return programme
 
@@ -105,21 +116,55 @@ def is_member(relationship: Relationship, person_id: int) -> bool:
 
 
 def load_relationship(session: Session, actor: Actor, relationship_id: int) -> Relationship:
-    """A relationship the actor belongs to, or oversees as trainer of its course or admin of its platform.
-    Anyone else is told it does not exist, so ids cannot be probed."""
+    """A relationship the actor belongs to while enrolled in its course, or oversees as trainer of its
+    course or admin of its platform. A member who left the course (enrolment no longer active) loses it
+    with the course. Anyone else is told it does not exist, so ids cannot be probed."""
     relationship = session.get(Relationship, relationship_id)
     if relationship is None:
         raise NotFound("No such relationship.")
-    programme = session.get(Programme, relationship.programme_id)
-    course = session.get(Course, programme.course_id) if programme else None
+    course, enrolment = _course_and_enrolment(session, relationship.programme_id, actor.person_id)
     if course is None or course.registration_id != actor.registration_id:
         raise NotFound("No such relationship.")
-    if is_member(relationship, actor.person_id):
+    active = enrolment is not None and enrolment.status == ACTIVE
+    if active and is_member(relationship, actor.person_id):
         return relationship
-    roles = course_roles(session, actor, course.id)
+    roles = _roles_in(actor, course.id, enrolment.roles if enrolment is not None and active else None)
     if TRAINER in roles or ADMIN in roles:
         return relationship
     raise NotFound("No such relationship.")
+
+
+_SEEN = "tandem.access.course_and_enrolment"
+
+
+def _course_and_enrolment(
+    session: Session, programme_id: int, person_id: int
+) -> tuple[Course | None, Enrolment | None]:
+    """A programme's course and the person's enrolment in it (any status), in one query. A request opens
+    the same relationship several times (diary, goals, check-ins), so the rows are kept on the session and
+    reused while the session holds them unexpired: a commit or a change of status is seen at once."""
+    seen: dict[tuple[int, int], tuple[Programme, Course, Enrolment]] = session.info.setdefault(_SEEN, {})
+    kept = seen.get((programme_id, person_id))
+    if kept is not None and all(_fresh(row) for row in kept):
+        return kept[1], kept[2]
+    row = session.execute(
+        select(Programme, Course, Enrolment)
+        .join(Course, Course.id == Programme.course_id)
+        .outerjoin(Enrolment, (Enrolment.course_id == Course.id) & (Enrolment.person_id == person_id))
+        .where(Programme.id == programme_id)
+    ).first()
+    if row is None:
+        return None, None
+    programme, course, enrolment = row
+    if enrolment is not None:
+        seen[(programme_id, person_id)] = (programme, course, enrolment)
+    return course, enrolment
+
+
+def _fresh(row: Base) -> bool:
+    """Still in the session with every column loaded: reading it costs no SQL and shows its current state."""
+    state = inspect(row)
+    return state.persistent and not state.expired_attributes.intersection(state.mapper.column_attrs.keys())
 
 
 def relationship_member_role(session: Session, relationship_id: int, person_id: int) -> str | None:

@@ -93,11 +93,19 @@ def list_programmes(session: Session, actor: Actor, course_id: int) -> list[Prog
     return found
 
 
-def get_programme(session: Session, actor: Actor, programme_id: int) -> Programme:
+def load_visible_programme(session: Session, actor: Actor, programme_id: int) -> Programme:
+    """The programme, if the actor may see it. A draft exists for the course's trainers (and the platform's
+    admins) only: to anyone else it is missing, answered exactly like a wrong id, so nobody learns that a
+    draft is being prepared. Every participant-facing read of a programme goes through here."""
     programme = load_programme(session, actor, programme_id)
     if programme.status == "draft" and not _is_trainer(course_roles(session, actor, programme.course_id)):
         raise NotFound("No such programme.")
     return programme
+
+
+def get_programme(session: Session, actor: Actor, programme_id: int) -> Programme:
+    """A programme as its participants may see it (``load_visible_programme``)."""
+    return load_visible_programme(session, actor, programme_id)
 
 
 def create_programme(session: Session, actor: Actor, course_id: int, data: Mapping[str, Any]) -> Programme:

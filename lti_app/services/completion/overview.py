@@ -19,11 +19,12 @@ from lti_app.models.person import Person
 from lti_app.models.programme import Programme, ProgrammeMembership
 from lti_app.models.relationship import Relationship, RelationshipMember
 from lti_app.services import events
-from lti_app.services.access import Actor, load_programme, require_programme_trainer
+from lti_app.services.access import Actor, require_programme_trainer
 from lti_app.services.completion import outbox
 from lti_app.services.completion.evaluation import NO_RELATIONSHIP, Outcome, best
 from lti_app.services.completion.rules import Rule, describe, parse_rule, stored_rule
 from lti_app.services.completion.tracker import COUNTED_STATUSES, outcomes_for
+from lti_app.services.programmes import load_visible_programme
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,8 @@ def my_progress(
     session: Session, actor: Actor, programme_id: int, *, now: datetime | None = None
 ) -> MyProgress:
     """The actor's own progress. Read from the stored completion; evaluated on the fly (nothing written)
-    when there is none yet."""
-    programme = load_programme(session, actor, programme_id)
+    when there is none yet. A draft programme is missing to its learners, as everywhere."""
+    programme = load_visible_programme(session, actor, programme_id)
     rule = stored_rule(programme.completion_rule)
     lines = describe(rule)
     if rule.is_empty:

@@ -5,16 +5,22 @@
  * An external script (the content security policy allows no inline script without a nonce). It builds its
  * few elements with textContent only, never innerHTML: a draft is user text.
  *
- *   form[data-draft-key]          the editor; its fields are saved under "tandem-draft:<key>"
+ *   form[data-draft-key]          the editor; its fields are saved under "tandem-draft:<key>", where the
+ *                                 key names the person ("p<id>-new-<relationship>", "p<id>-entry-<id>"):
+ *                                 on a shared computer nobody is offered someone else's words
  *   form[data-draft-restore=off]  the server re-rendered a failed save with the typed text: nothing to offer
  *   [data-draft-clear=<key>]      on the page after a successful save: forget that draft
+ *
+ * Every page that loads this script first drops drafts older than a week, and drafts kept by earlier
+ * versions under keys that name nobody.
  */
 (function () {
   "use strict";
 
   var PREFIX = "tandem-draft:";
   var SKIP = { csrf_token: true, lt: true, version: true };
-  var MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+  var MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+  var OWNED = /^p\d+-(new|entry)-\d+$/;
 
   function storage() {
     try {
@@ -131,9 +137,29 @@
     // The draft stays until the server confirms the save (the next page clears it): a failed save keeps it.
   }
 
+  function sweep(store) {
+    var stale = [];
+    for (var i = 0; i < store.length; i++) {
+      var key = store.key(i);
+      if (!key || key.indexOf(PREFIX) !== 0 || key === PREFIX + "probe") continue;
+      var draft = null;
+      try {
+        draft = JSON.parse(store.getItem(key));
+      } catch (e) {
+        draft = null;
+      }
+      var fresh = draft && typeof draft.savedAt === "number" && Date.now() - draft.savedAt <= MAX_AGE_MS;
+      if (!fresh || !OWNED.test(key.slice(PREFIX.length))) stale.push(key);
+    }
+    stale.forEach(function (key) {
+      store.removeItem(key);
+    });
+  }
+
   function init() {
     var store = storage();
     if (!store) return;
+    sweep(store);
     Array.prototype.forEach.call(document.querySelectorAll("[data-draft-clear]"), function (el) {
       store.removeItem(PREFIX + el.getAttribute("data-draft-clear"));
     });

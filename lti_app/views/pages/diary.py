@@ -119,8 +119,11 @@ def _back_to_journal(relationship_id: int, notice: str, **extra: Any) -> Respons
     return _done("diary.journal", notice, relationship_id=relationship_id, **extra)
 
 
-def _draft_key(relationship_id: int, entry_id: int | None) -> str:
-    return f"entry-{entry_id}" if entry_id else f"new-{relationship_id}"
+def _draft_key(person_id: int, relationship_id: int, entry_id: int | None) -> str:
+    """Where the browser keeps this person's unsaved words. The person is part of the key: on a shared
+    computer the other member opening the same editor must not be offered them."""
+    target = f"entry-{entry_id}" if entry_id else f"new-{relationship_id}"
+    return f"p{person_id}-{target}"
 
 
 # --- journal --------------------------------------------------------------------------------------------
@@ -194,7 +197,7 @@ def _render_editor(
     return render_template(
         "diary/editor.html", context=context, access=context.access, entry=entry, values=values,
         action_rows=rows, kinds=ENTRY_KINDS, errors=errors or {}, saved=saved, error_message=error_message,
-        draft_key=_draft_key(context.access.relationship.id, entry.id if entry else None),
+        draft_key=_draft_key(context.access.person_id, context.access.relationship.id, entry.id if entry else None),
         restore_draft=status == 200,
     ), status
 
@@ -215,7 +218,9 @@ def new_entry(relationship_id: int):  # type: ignore[no-untyped-def]
             context, _posted_values(), status=422, errors=exc.details, error_message=exc.message
         )
     db.session.commit()
-    return _back_to_journal(relationship_id, "entry_saved", cleared=_draft_key(relationship_id, None))
+    return _back_to_journal(
+        relationship_id, "entry_saved", cleared=_draft_key(actor.person_id, relationship_id, None)
+    )
 
 
 @bp.route("/diary/<int:entry_id>/edit", methods=["GET", "POST"])
@@ -243,7 +248,9 @@ def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
             context, _posted_values(), status=422, errors=exc.details, error_message=exc.message
         )
     db.session.commit()
-    return _back_to_journal(relationship_id, "entry_saved", cleared=_draft_key(relationship_id, entry_id))
+    return _back_to_journal(
+        relationship_id, "entry_saved", cleared=_draft_key(actor.person_id, relationship_id, entry_id)
+    )
 
 
 @bp.get("/diary/<int:entry_id>/history")

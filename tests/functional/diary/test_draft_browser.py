@@ -54,7 +54,7 @@ def test_draft_survives_and_is_forgotten_after_saving(live, browser, db_session)
     db_session.commit()
     token = launch_token(served, people.actor("mentee"))
     rel = people.relationship.id
-    key = f"tandem-draft:new-{rel}"
+    key = f"tandem-draft:p{people.mentee.id}-new-{rel}"
     wait = WebDriverWait(browser, 10)
 
     browser.get(f"{base}/relationships/{rel}/journal/new?lt={token}")
@@ -84,3 +84,43 @@ def test_draft_survives_and_is_forgotten_after_saving(live, browser, db_session)
     wait.until(lambda d: "/journal?" in d.current_url or d.current_url.endswith("/journal"))
     wait.until(lambda d: d.execute_script("return window.localStorage.getItem(arguments[0])", key) is None)
     assert "Long reflection" in browser.page_source
+
+
+def test_the_other_member_is_not_offered_someones_draft(live, browser, db_session) -> None:
+    """A shared computer: the mentee types a private note and leaves; the mentor opens the editor in the
+    same browser. Nothing of hers is offered to him, and drafts a week old or without an owner are gone."""
+    import json
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, served = live
+    people = cast(diary_writers="both")
+    db_session.commit()
+    rel = people.relationship.id
+    wait = WebDriverWait(browser, 10)
+    mentee_key = f"tandem-draft:p{people.mentee.id}-new-{rel}"
+    mentor_key = f"tandem-draft:p{people.mentor.id}-new-{rel}"
+    stored = "return window.localStorage.getItem(arguments[0])"
+
+    browser.get(f"{base}/relationships/{rel}/journal/new?lt={launch_token(served, people.actor('mentee'))}")
+    browser.find_element(By.ID, "body").send_keys("My mentor never listens.")
+    wait.until(lambda d: "never listens" in (d.execute_script(stored, mentee_key) or ""))
+
+    # Planted as earlier versions of Tandem (or a week-old visit) would have left them.
+    eight_days_ago = int(time.time() * 1000) - 8 * 24 * 3600 * 1000
+    old = json.dumps({"savedAt": eight_days_ago, "fields": {"body": "Old words"}})
+    legacy = json.dumps({"savedAt": int(time.time() * 1000), "fields": {"body": "Unowned words"}})
+    plant = "window.localStorage.setItem(arguments[0], arguments[1])"
+    browser.execute_script(plant, mentor_key, old)
+    browser.execute_script(plant, f"tandem-draft:new-{rel}", legacy)
+
+    browser.get(f"{base}/relationships/{rel}/journal/new?lt={launch_token(served, people.actor('mentor'))}")
+    # The sweep runs first, then the editor is watched in the same script turn: once the stale draft is
+    # gone, any offer would already be on the page.
+    wait.until(lambda d: d.execute_script(stored, mentor_key) is None)  # a week old: dropped
+    assert browser.execute_script(stored, f"tandem-draft:new-{rel}") is None  # nobody's: dropped
+    assert not browser.find_elements(By.XPATH, "//button[text()='Restore the draft']")
+    assert "never listens" not in browser.page_source and "Old words" not in browser.page_source
+    assert browser.find_element(By.ID, "body").get_attribute("value") == ""

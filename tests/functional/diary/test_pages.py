@@ -42,24 +42,46 @@ def test_journal_editor_and_save(app, client, db_session) -> None:
     editor = mentee.get(f"/relationships/{people.relationship.id}/journal/new")
     html = editor.get_data(as_text=True)
     assert editor.status_code == 200
-    assert f'data-draft-key="new-{people.relationship.id}"' in html
+    key = f"p{people.mentee.id}-new-{people.relationship.id}"  # whose draft it is, on a shared computer
+    assert f'data-draft-key="{key}"' in html
     assert "/static/js/diary-draft.js" in html
     assert_forms_carry_tokens(html)
 
     saved = mentee.post(f"/relationships/{people.relationship.id}/journal/new", entry_form())
     assert saved.status_code == 303
-    assert f"cleared=new-{people.relationship.id}" in saved.headers["Location"]
+    assert f"cleared={key}" in saved.headers["Location"]
     journal = mentee.get(f"/relationships/{people.relationship.id}/journal", done="entry_saved")
     html = journal.get_data(as_text=True)
     assert "Diary entry saved." in html
     assert "<strong>meet monthly</strong>" in html
     assert "Book the next meeting" in html and "leadership" in html
-    assert f'data-draft-clear="new-{people.relationship.id}"' not in html  # only after the redirect's flag
+    assert f'data-draft-clear="{key}"' not in html  # only after the redirect's flag
     assert_forms_carry_tokens(html)
-    cleared = mentee.get(
-        f"/relationships/{people.relationship.id}/journal", cleared=f"new-{people.relationship.id}"
+    cleared = mentee.get(f"/relationships/{people.relationship.id}/journal", cleared=key)
+    assert f'data-draft-clear="{key}"' in cleared.get_data(as_text=True)
+
+
+def test_draft_keys_belong_to_the_person_typing(app, client, db_session) -> None:
+    """On a shared computer the other member must not be offered someone's unsaved words: each person's
+    drafts live under their own key, for a new entry and for an edit alike."""
+    people = cast(diary_writers="both")
+    entry = diary.create_entry(
+        db_session, people.actor("mentee"), people.relationship.id,
+        diary.EntryInput(kind="note", occurred_on=TODAY, title="T", body="B"),
     )
-    assert f'data-draft-clear="new-{people.relationship.id}"' in cleared.get_data(as_text=True)
+    db_session.commit()
+    keys = {}
+    for who in ("mentee", "mentor"):
+        person = getattr(people, who)
+        browser = Browser(client, app, people.actor(who))
+        new = browser.get(f"/relationships/{people.relationship.id}/journal/new").get_data(as_text=True)
+        edit = browser.get(f"/diary/{entry.id}/edit").get_data(as_text=True)
+        keys[who] = (
+            re.search(r'data-draft-key="([^"]+)"', new).group(1),
+            re.search(r'data-draft-key="([^"]+)"', edit).group(1),
+        )
+        assert keys[who] == (f"p{person.id}-new-{people.relationship.id}", f"p{person.id}-entry-{entry.id}")
+    assert not set(keys["mentee"]) & set(keys["mentor"])
 
 
 def test_failed_save_keeps_the_typed_text(app, client, db_session) -> None:

@@ -12,10 +12,10 @@ from lti_app.errors import TandemError
 from lti_app.extensions import db
 
 WHAT_TO_TRY = (
-    "Launch as Lena (Learner): Find a mentor, open Marco's card and ask him to be your mentor.",
-    "Launch as Marco (Mentor): accept Lena's request (Priya's is waiting too); open Jonas's diary and goal.",
-    "Launch as Tara (Trainer): the programme overview (who mentors whom), matching, completion.",
-    "Launch as Ada (Admin): the administration page (platforms, deployments, keys).",
+    "Launch as Lena (Learner): Find a mentor, and ask Marco (first in the list) to be your mentor.",
+    "Launch as Marco (Mentor): answer Lena's request (Priya's is waiting too); open Jonas's journal and goal.",
+    "Launch as Tara (Trainer): Programmes, then the overview (who mentors whom), Matching and Completion.",
+    "Launch as Ada (Admin): Admin in the menu (platforms, deployments, signing keys) and Who mentors whom.",
 )
 
 

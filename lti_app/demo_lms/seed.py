@@ -35,7 +35,7 @@ from lti_app.models.demo import DemoCourse, DemoLink, DemoPerson
 from lti_app.models.person import Enrolment, Person
 from lti_app.models.programme import Programme
 from lti_app.models.registration import Deployment
-from lti_app.services import diary, goals, profiles, programmes, relationships
+from lti_app.services import diary, goals, notifications, profiles, programmes, relationships
 from lti_app.services.access import Actor
 from lti_app.services.completion import overview as completion
 from lti_app.services.completion import placements
@@ -309,6 +309,9 @@ def _tell_the_story(session: Session, actors: Mapping[str, Actor], programme_id:
         ),
         goal_ids=(goal.id,),
     ))
+    # A month on, Marco and Jonas have read what Tandem told them then; Priya's request is news.
+    for actor in (marco, jonas):
+        notifications.mark_read(session, actor, now=now - timedelta(days=7))
     relationships.request_mentoring(
         session, priya, programme_id, marco.person_id, now=now - timedelta(days=1),
         message="I am an engineer thinking about a move into product. Could you help me test the idea?",

@@ -211,3 +211,4 @@ def test_marco_launches_and_sees_priyas_request_waiting(seeded) -> None:
     assert "Priya Shah" in inbound
     current = home.text.split('id="current"')[1].split("</ul>")[0]
     assert "Jonas Weber" in current
+    assert 'id="unread-count">1<' in home.text, "only Priya's request is news; Jonas's was read long ago"

@@ -1,4 +1,5 @@
-"""``tandem platform add|list|show|remove``: platforms registered by hand.
+"""``tandem platform add|list|show|remove|activate|deactivate|invite``: platforms registered by hand,
+and invitations to register by URL.
 
 Every change goes through ``lti_app.services.registrations``, as dynamic registration and the demo do, so
 the three ways in validate and store a platform alike.
@@ -14,6 +15,7 @@ from lti_app.errors import TandemError
 from lti_app.extensions import db
 from lti_app.models.registration import Registration
 from lti_app.services import registrations as service
+from lti_app.services.registration_invitations import INVITATION_DAYS, issue_invitation
 
 platform = AppGroup("platform", help="Register LMS platforms (issuer + client id) and their deployments.")
 
@@ -44,7 +46,7 @@ def echo_tool_urls(base_url: str) -> None:
         ("Redirection URI(s)", " ".join(urls.redirect_uris)),
         ("Deep linking URL", urls.deep_link),
         ("Public keyset (JWKS) URL", urls.jwks),
-        ("Dynamic registration URL", urls.register),
+        ("Dynamic registration URL", f"{urls.register} (with an invitation: tandem platform invite)"),
         ("Configuration JSON", urls.config),
     ]
     for label, value in rows:
@@ -158,6 +160,54 @@ def remove(ref: str, client_id: str | None, deployment_id: str | None, yes: bool
     db.session.commit()
     current_app.extensions["tandem.platform_origins"].refresh()
     click.echo(f"Removed platform {registration_id}.")
+
+
+def _set_active(ref: str, client_id: str | None, active: bool) -> None:
+    try:
+        registration = service.get_registration(db.session, ref, client_id)
+    except TandemError as exc:
+        raise _fail(exc) from exc
+    service.set_active(db.session, registration, active)
+    registration_id = registration.id
+    db.session.commit()
+    current_app.extensions["tandem.platform_origins"].refresh()
+    click.echo(f"Platform {registration_id} is {'active' if active else 'inactive'}.")
+
+
+@platform.command("deactivate")
+@click.argument("ref")
+@click.option("--client-id", default=None, help="Needed when several platforms share the issuer.")
+def deactivate(ref: str, client_id: str | None) -> None:
+    """Refuse a platform's launches and stop listing it among the sites that may frame Tandem (its data
+    stays; 'activate' undoes it)."""
+    _set_active(ref, client_id, False)
+
+
+@platform.command("activate")
+@click.argument("ref")
+@click.option("--client-id", default=None, help="Needed when several platforms share the issuer.")
+def activate(ref: str, client_id: str | None) -> None:
+    """Accept a deactivated platform's launches again."""
+    _set_active(ref, client_id, True)
+
+
+@platform.command("invite")
+@click.option("--issuer", default=None, help="Admit only this platform (its issuer, e.g. "
+              "https://moodle.example.edu); any platform otherwise.")
+def invite(issuer: str | None) -> None:
+    """Print a registration URL (valid 7 days) for an LMS admin to paste into the LMS: in production,
+    registration by URL takes one."""
+    try:
+        issued = issue_invitation(current_app.extensions["tandem.settings"], issuer)
+    except TandemError as exc:
+        raise _fail(exc) from exc
+    click.echo("Paste this URL into the LMS's \"register a tool by URL\" field:\n")
+    click.echo(f"  {issued.url}\n")
+    admits = f"only the platform {issued.issuer}" if issued.issuer else "any platform"
+    click.echo(
+        f"It admits {admits} and expires in {INVITATION_DAYS} days "
+        f"({issued.expires_at:%Y-%m-%d %H:%M} UTC). Hand it over like a password."
+    )
 
 
 commands = [platform]

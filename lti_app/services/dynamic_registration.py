@@ -10,8 +10,9 @@ succeeded.
 The registration URL is public, so the exchange trusts nothing it is told: a second registration of the
 same issuer and client id may add deployments but never changes the stored endpoints (whoever could
 rewrite a platform's JWKS URL could sign launches as anyone on it: an operator changes them with
-``tandem platform add``); in production every endpoint must be https and none may resolve to the tool's
-own network (:class:`~lms_clients.registration.AddressGuard`).
+``tandem platform add``); in production the URL must carry an operator's invitation
+(:mod:`lti_app.services.registration_invitations`), every endpoint must be https and none may resolve to
+the tool's own network (:class:`~lms_clients.registration.AddressGuard`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from lms_clients.registration import (
 from lms_clients.scopes import ALL as SERVICE_SCOPES
 from lti_app.errors import Conflict, TandemError, ValidationFailed
 from lti_app.models.registration import Registration
+from lti_app.services.registration_invitations import Invitation, InvitationRefused, Invitations
 from lti_app.services.registrations import (
     DYNAMIC,
     PlatformDetails,
@@ -80,14 +82,49 @@ class RegistrationPolicy:
 
     require_https: bool = False
     address_guard: AddressGuard | None = None
+    # Checks the invitation a registration URL carries; required or only checked when given.
+    invitations: Invitations | None = None
+    invitation_required: bool = False
 
 
 def registration_policy(settings: Settings) -> RegistrationPolicy:
-    """Production: https only, nothing on the tool's own network but the networks the operator trusts.
-    Development and tests register a platform on loopback over plain http."""
+    """Production: an operator's invitation, https only, nothing on the tool's own network but the
+    networks the operator trusts. Development and tests register a platform on loopback over plain http,
+    with or without an invitation (one that is given is checked)."""
+    invitations = Invitations(settings.secret_key)
     if not settings.is_production:
-        return RegistrationPolicy()
-    return RegistrationPolicy(require_https=True, address_guard=AddressGuard(settings.platform_networks))
+        return RegistrationPolicy(invitations=invitations)
+    return RegistrationPolicy(
+        require_https=True,
+        address_guard=AddressGuard(settings.platform_networks),
+        invitations=invitations,
+        invitation_required=True,
+    )
+
+
+def check_invitation(policy: RegistrationPolicy, code: str | None) -> Invitation | None:
+    code = (code or "").strip()
+    if not code:
+        if policy.invitation_required:
+            raise InvitationRefused(
+                "Tandem registers an LMS by URL only with an invitation from the people who run it. Ask "
+                "them for a registration URL (they create one with `tandem platform invite` or on Tandem's "
+                "administration page) and paste that URL into your LMS.",
+                code="invitation_required",
+            )
+        return None
+    if policy.invitations is None:
+        raise InvitationRefused("Invitations cannot be checked here.")
+    return policy.invitations.check(code)
+
+
+def _for_another_platform(issuer: str) -> InvitationRefused:
+    return InvitationRefused(
+        "This registration URL was issued for another LMS. Ask the people who run Tandem for one for "
+        "this LMS.",
+        details={"issuer": issuer},
+        code="invitation_other_platform",
+    )
 
 
 @dataclass(frozen=True)
@@ -270,10 +307,16 @@ def register_platform(
     urls: ToolUrls,
     http_factory: Callable[[], LMSHttp] = dialog_http,
     policy: RegistrationPolicy | None = None,
+    invitation: str | None = None,
 ) -> RegistrationOutcome:
-    """Run the whole exchange and store the platform (flushed, not committed)."""
+    """Run the whole exchange and store the platform (flushed, not committed). Every check that can be
+    made before a call to the platform is made before it."""
     policy = policy or RegistrationPolicy()
+    invited = check_invitation(policy, invitation)
     url = check_configuration_url(configuration_url, require_https=policy.require_https)
+    if invited is not None and invited.issuer is not None and _origin(invited.issuer) != _origin(url):
+        # The issuer shares the configuration's origin (§3.5.1): refused before any call to the platform.
+        raise _for_another_platform(url)
     token = (registration_token or "").strip() or None
     _guard(policy, url)
     with http_factory() as http:
@@ -282,6 +325,8 @@ def register_platform(
         except LMSRequestError as exc:
             raise _explain(exc, "read the platform's configuration") from exc
         check_issuer(configuration, url)
+        if invited is not None and not invited.admits(configuration.issuer):
+            raise _for_another_platform(configuration.issuer)
         check_endpoints(configuration, policy)
         try:
             metadata = client_metadata(urls, configuration)

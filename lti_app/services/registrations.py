@@ -231,6 +231,12 @@ def get_registration(session: Session, ref: str, client_id: str | None = None) -
     return matches[0]
 
 
+def set_active(session: Session, registration: Registration, active: bool) -> None:
+    """An inactive platform keeps its data, but its launches are refused and it may not frame Tandem."""
+    registration.is_active = active
+    session.flush()
+
+
 def remove_registration(session: Session, registration: Registration) -> None:
     """Delete a platform and, by cascade, its deployments, courses, people and everything under them."""
     session.delete(registration)
@@ -294,13 +300,21 @@ def admin_overview(session: Session, actor: Actor, settings: Settings) -> AdminO
     return AdminOverview(registrations, list_keys(session), tool_urls(settings.base_url), operator)
 
 
-def rotate_key_for(session: Session, actor: Actor, settings: Settings, box: SecretBox) -> KeyInfo:
-    """Rotate the tool's signing key on behalf of an operator's admin (see :func:`is_operator`)."""
+def require_operator(session: Session, actor: Actor, settings: Settings, refusal: str) -> Registration:
+    """The actor's platform when they are an admin of an operator platform (see :func:`is_operator`);
+    otherwise :class:`PermissionDenied` with ``refusal``."""
     own = _admin_registration(session, actor)
     if not is_operator(own, settings):
-        raise PermissionDenied(
-            "Tandem's signing keys are shared by every platform: ask the people who run Tandem to rotate "
-            "them (tandem keys rotate)."
-        )
+        raise PermissionDenied(refusal)
+    return own
+
+
+def rotate_key_for(session: Session, actor: Actor, settings: Settings, box: SecretBox) -> KeyInfo:
+    """Rotate the tool's signing key on behalf of an operator's admin (see :func:`is_operator`)."""
+    require_operator(
+        session, actor, settings,
+        "Tandem's signing keys are shared by every platform: ask the people who run Tandem to rotate "
+        "them (tandem keys rotate).",
+    )
     key = rotate(session, box)
     return next(info for info in list_keys(session) if info.kid == key.kid)

@@ -30,6 +30,8 @@ class RegistrationRequestSchema(Schema):
 
     openid_configuration = fields.String(required=True)
     registration_token = fields.String(load_default=None)
+    # Tandem's own parameter, kept by the platform from the URL the operator handed out.
+    invite = fields.String(load_default=None)
 
 
 def _asking_origin() -> str | None:
@@ -77,6 +79,7 @@ def register():  # type: ignore[no-untyped-def]
         registration_token=query["registration_token"],
         urls=tool_urls(settings.base_url),
         policy=registration_policy(settings),
+        invitation=query["invite"],
     )
     db.session.commit()
     current_app.extensions["tandem.platform_origins"].refresh()

@@ -148,3 +148,45 @@ def test_the_page_costs_the_same_few_queries_however_many_platforms(app, client,
         return len(seen)
 
     assert count_queries(2) == count_queries(20)
+
+
+def test_an_operator_invites_a_platform_from_the_page(app, client, platforms) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from lti_app.services.dynamic_registration import Invitations
+
+    mine, _ = platforms
+    settings = app.extensions["tandem.settings"]
+    app.extensions["tandem.settings"] = settings.with_overrides(operator_platforms=(f"mine@{mine.issuer}",))
+    try:
+        token = token_for(app, mine, "admin")
+        page = client.get("/admin", query_string={"lt": token}).get_data(as_text=True)
+        assert 'id="invite-form"' in page
+        fields = hidden_fields(page)
+
+        forged = client.post("/admin/invitations", data={"lt": token})
+        assert forged.status_code == 400, "a post without the CSRF token must fail"
+
+        response = client.post("/admin/invitations", data={**fields, "issuer": "https://moodle.new.test"})
+        assert response.status_code == 200
+        shown = response.get_data(as_text=True)
+        url = re.search(r'id="invitation-url"[^>]*>(http://tool\.test/lti/register\?invite=[^<]+)<', shown)
+        assert url is not None, shown
+        code = parse_qs(urlsplit(url.group(1)).query)["invite"][0]
+        assert Invitations(settings.secret_key).check(code).issuer == "https://moodle.new.test"
+        assert "https://moodle.new.test" in shown
+
+        bad = client.post("/admin/invitations", data={**fields, "issuer": "moodle"})
+        assert bad.status_code == 422
+    finally:
+        app.extensions["tandem.settings"] = settings
+
+
+def test_a_platform_admin_cannot_invite_platforms(app, client, platforms) -> None:
+    mine, _ = platforms
+    token = token_for(app, mine, "admin")
+    page = client.get("/admin", query_string={"lt": token}).get_data(as_text=True)
+    assert 'id="invite-form"' not in page
+    response = client.post("/admin/invitations", data={"lt": token, "csrf_token": csrf_for(app, token)})
+    assert response.status_code == 403
+    assert "invitation-url" not in response.get_data(as_text=True)

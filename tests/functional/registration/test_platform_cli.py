@@ -116,3 +116,18 @@ def test_moving_the_key_set_url_forgets_the_keys_read_from_the_old_one(tandem, d
     assert tandem(*args).exit_code == 0
     db_session.expire_all()
     assert db_session.query(Registration).one().platform_jwks is None
+
+
+def test_deactivate_then_activate_a_platform(tandem, db_session, client) -> None:
+    tandem(*add_args("abc", "1"))
+    registration_id = db_session.query(Registration).one().id
+    result = tandem("platform", "deactivate", str(registration_id))
+    assert result.exit_code == 0 and "inactive" in result.output
+    db_session.expire_all()
+    assert db_session.query(Registration).one().is_active is False
+    assert MOODLE not in client.get("/healthz").headers["Content-Security-Policy"]
+    assert "no" in tandem("platform", "show", str(registration_id)).output.split("active:")[1]
+    assert tandem("platform", "activate", MOODLE).exit_code == 0
+    db_session.expire_all()
+    assert db_session.query(Registration).one().is_active is True
+    assert MOODLE in client.get("/healthz").headers["Content-Security-Policy"]

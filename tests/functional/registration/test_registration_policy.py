@@ -12,6 +12,7 @@ import pytest
 import lms_clients.registration as client
 from lti_app.models.registration import Registration
 from lti_app.services import dynamic_registration as dr
+from lti_app.services.registration_invitations import InvitationRefused, Invitations
 from lti_app.services.registrations import tool_urls
 
 PUBLIC = "93.184.216.34"
@@ -130,3 +131,22 @@ def test_production_settings_give_the_strict_policy(app) -> None:
     assert strict.require_https and strict.address_guard is not None
     relaxed = dr.registration_policy(settings)
     assert not relaxed.require_https and relaxed.address_guard is None
+
+
+def test_production_takes_an_invitation_before_anything_else(app, db_session, platform) -> None:
+    settings = app.extensions["tandem.settings"].with_overrides(env="production")
+    policy = dr.registration_policy(settings)
+    guarded = dr.RegistrationPolicy(
+        require_https=True, address_guard=client.AddressGuard(resolve=resolver({})),
+        invitations=policy.invitations, invitation_required=policy.invitation_required,
+    )
+    with pytest.raises(InvitationRefused) as refused:
+        run(db_session, guarded)
+    assert refused.value.status == 403 and refused.value.code == "invitation_required"
+    assert platform["fetched"] == []
+    code = Invitations(settings.secret_key).issue("https://moodle.example.edu")
+    outcome = dr.register_platform(
+        db_session, configuration_url=CONFIG_URL, registration_token="t",
+        urls=tool_urls("https://tandem.example.edu"), policy=guarded, invitation=code,
+    )
+    assert outcome.created

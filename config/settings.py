@@ -14,8 +14,23 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ENVIRONMENTS = ("development", "test", "production")
+# Development and tests get a fixed, public key when none is set: anyone can sign launch tokens with it, so
+# it is accepted only while TANDEM_BASE_URL is an address nobody else reaches (see Settings.problems).
+DEVELOPMENT_SECRET_KEY = "insecure-development-key"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when only this machine reaches ``url``: localhost (and ``*.localhost``), 127.0.0.0/8, ::1, or
+    a ``*.test`` name (RFC 2606, never resolved on the internet; the tests' tool lives at one)."""
+    host = (urlparse(url).hostname or "").lower().rstrip(".")
+    if host in ("localhost", "test") or host.endswith((".localhost", ".test")):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(RuntimeError):
@@ -93,8 +108,7 @@ class Settings:
             database_url = f"sqlite:///{instance_dir / 'tandem.sqlite'}"
         secret_key = env.get("TANDEM_SECRET_KEY", "")
         if not secret_key and mode != "production":
-            # Development and tests get a fixed, obviously unsafe key; production must set one.
-            secret_key = "insecure-development-key"
+            secret_key = DEVELOPMENT_SECRET_KEY
         settings = cls(
             env=mode,
             database_url=database_url,
@@ -136,8 +150,19 @@ class Settings:
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 found.append(f"TANDEM_PLATFORM_NETWORKS: {network!r} is not a network such as 10.20.0.0/16")
+        development_key = self.secret_key in ("", DEVELOPMENT_SECRET_KEY)
+        if not self.is_production and development_key and not is_loopback_url(self.base_url):
+            found.append(
+                f"TANDEM_ENV is {self.env} (the default when unset), which signs launch tokens with a "
+                f"public development key, yet TANDEM_BASE_URL ({self.base_url}) is an address other "
+                "machines reach, so anyone could sign in as anyone. For a real deployment set "
+                "TANDEM_ENV=production (with TANDEM_SECRET_KEY, an https TANDEM_BASE_URL and "
+                "PostgreSQL); for a development server on a shared address set TANDEM_SECRET_KEY to a "
+                "random value of 32+ characters (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
         if self.is_production:
-            if not self.secret_key or self.secret_key == "insecure-development-key":
+            if not self.secret_key or self.secret_key == DEVELOPMENT_SECRET_KEY:
                 found.append("TANDEM_SECRET_KEY is not set")
             elif len(self.secret_key) < 32:
                 found.append("TANDEM_SECRET_KEY must be at least 32 characters")

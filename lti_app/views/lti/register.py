@@ -1,7 +1,8 @@
 """``/lti/register``: the tool side of LTI Dynamic Registration 1.0, opened by the LMS in a dialog.
 
 It works on GET, as the spec has the platform open it: no cookie or CSRF token could survive the LMS's
-third-party iframe, and the one-time registration token is what authorises the exchange. The page (and
+third-party iframe. The platform's one-time registration token authorises the exchange on its side; on
+Tandem's, in production, the operator's invitation in the URL (``invite``) does. The page (and
 any error page) may be framed by the site that asked, which is not registered yet, so the usual
 ``frame-ancestors`` list of registered platforms would hide it.
 """

@@ -13,6 +13,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from lti_app.matching.solver import CANDIDATE_K
 from lti_app.models.matching import CONSTRAINT_KINDS, CRITERION_KINDS, CRITERION_SOURCES
+from lti_app.schemas.fields import Id
 from lti_app.services.matching.pool import SCOPES
 from lti_app.services.matching.runs import SOLVERS
 
@@ -237,8 +238,8 @@ class PublishOut(Schema):
 
 
 class ConstraintIn(_In):
-    mentee_id = fields.Integer(required=True)
-    mentor_id = fields.Integer(required=True)
+    mentee_id = Id(required=True)
+    mentor_id = Id(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(CONSTRAINT_KINDS))
 
 

@@ -20,6 +20,7 @@ from lti_app.models.programme import (
     REQUEST_POLICIES,
 )
 from lti_app.models.relationship import RELATIONSHIP_STATUSES
+from lti_app.schemas.fields import Id
 from lti_app.services.notifications import render
 from lti_app.services.overview import FILTER_STATUSES
 
@@ -215,8 +216,8 @@ class MentorSearchOut(Schema):
 
 
 class RequestIn(_In):
-    programme_id = fields.Integer(required=True)
-    person_id = fields.Integer(required=True, metadata={"description": "Whom you ask (or offer to mentor)."})
+    programme_id = Id(required=True)
+    person_id = Id(required=True, metadata={"description": "Whom you ask (or offer to mentor)."})
     as_role = fields.String(
         load_default="mentee",
         validate=validate.OneOf(("mentee", "mentor")),
@@ -230,25 +231,25 @@ class ReasonIn(_In):
 
 
 class ReassignIn(_In):
-    remove_person_id = fields.Integer(required=True)
-    add_person_id = fields.Integer(required=True)
+    remove_person_id = Id(required=True)
+    add_person_id = Id(required=True)
 
 
 class TrainerRelationshipIn(_In):
-    programme_id = fields.Integer(required=True)
-    mentor_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=50))
-    mentee_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=200))
+    programme_id = Id(required=True)
+    mentor_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=50))
+    mentee_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=200))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class RequestListArgs(_In):
     direction = fields.String(load_default="all", validate=validate.OneOf(("inbound", "outbound", "all")))
-    course_id = fields.Integer(load_default=None, allow_none=True)
+    course_id = Id(load_default=None, allow_none=True)
 
 
 class RelationshipListArgs(_In):
     status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RELATIONSHIP_STATUSES))
-    course_id = fields.Integer(load_default=None, allow_none=True)
+    course_id = Id(load_default=None, allow_none=True)
 
 
 class MemberOut(Schema):
@@ -318,7 +319,7 @@ class NotificationListOut(Schema):
 
 class MarkReadIn(_In):
     ids = fields.List(
-        fields.Integer(),
+        Id(),
         load_default=None,
         allow_none=True,
         metadata={"description": "Which to mark read; omit for all."},

@@ -17,6 +17,7 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_app.domain.numbers import parse_id
 from lti_app.errors import LaunchError, NotFound, ValidationFailed
 from lti_app.lti import claims as c
 from lti_app.models.course import Placement
@@ -191,10 +192,10 @@ def placement_for(session: Session, actor: Actor, placement_id: int) -> Placemen
 
 
 def _custom_programme_id(custom: Mapping[str, Any] | None) -> int | None:
+    """The programme id a custom parameter names: the LMS's text, so only ASCII digits within an id's
+    range count (anything else names no programme)."""
     for key in (CUSTOM_PROGRAMME, "custom_" + CUSTOM_PROGRAMME):
-        value = (custom or {}).get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
+        found = parse_id((custom or {}).get(key))
+        if found is not None:
+            return found
     return None

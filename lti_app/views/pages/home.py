@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from lti_app.domain.numbers import parse_id
+from lti_app.errors import ValidationFailed
 from lti_app.extensions import db
 from lti_app.schemas.mentoring import EmailPreferenceIn, form_values
 from lti_app.services import notifications, profiles, programmes
@@ -51,8 +53,12 @@ def notifications_list():  # type: ignore[no-untyped-def]
 @bp.post("/notifications/read")
 def notifications_read():  # type: ignore[no-untyped-def]
     actor = current_actor()
-    ids = [int(i) for i in request.form.getlist("id") if i.isdigit()] or None
-    notifications.mark_read(db.session, actor, ids)
+    sent = request.form.getlist("id")
+    ids = [parse_id(i) for i in sent]
+    if None in ids:
+        raise ValidationFailed("Some fields are missing or invalid.", details={"id": ["Not a valid id."]})
+    # No id at all: every notification (the "Mark all as read" button).
+    notifications.mark_read(db.session, actor, [i for i in ids if i is not None] if sent else None)
     db.session.commit()
     return done("pages.notifications_list", "read")
 

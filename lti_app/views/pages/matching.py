@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request
 
+from lti_app.domain.numbers import parse_id
 from lti_app.errors import TandemError, ValidationFailed
 from lti_app.extensions import db
 from lti_app.models.matching import CRITERION_KINDS
@@ -194,26 +195,32 @@ def publish(programme_id: int, run_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/programmes/<int:programme_id>/matching/constraints")
 def constraint_add(programme_id: int):  # type: ignore[no-untyped-def]
     data = parse(s.ConstraintIn(), request.form)
+    back = _back(programme_id, "constraint_saved")  # before saving: a bad form saves nothing
     matching.set_constraint(
         db.session, current_actor(), programme_id, data["mentee_id"], data["mentor_id"], data["kind"]
     )
     db.session.commit()
-    return _back(programme_id, "constraint_saved")
+    return back
 
 
 @bp.post("/programmes/<int:programme_id>/matching/constraints/<int:constraint_id>/delete")
 def constraint_delete(programme_id: int, constraint_id: int):  # type: ignore[no-untyped-def]
+    back = _back(programme_id, "constraint_removed")
     matching.remove_constraint(db.session, current_actor(), programme_id, constraint_id)
     db.session.commit()
-    return _back(programme_id, "constraint_removed")
+    return back
 
 
 def _back(programme_id: int, notice: str) -> Response:
-    """To the review the form was on (``run_id`` in the form), else the matching home."""
-    run_id = request.form.get("run_id", "")
-    if run_id.isdigit():
-        return _done("matching.review", notice, programme_id=programme_id, run_id=int(run_id))
-    return _done("matching.home", notice, programme_id=programme_id)
+    """To the review the form was on (``run_id`` in the form), else the matching home. A ``run_id`` that is
+    not an id is a 422, found before anything is saved."""
+    raw = request.form.get("run_id", "")
+    if raw == "":
+        return _done("matching.home", notice, programme_id=programme_id)
+    run_id = parse_id(raw)
+    if run_id is None:
+        raise ValidationFailed("Some fields are missing or invalid.", details={"run_id": ["Not a valid id."]})
+    return _done("matching.review", notice, programme_id=programme_id, run_id=run_id)
 
 
 # ------------------------------------------------------------------------- functions for others' templates

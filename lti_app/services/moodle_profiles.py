@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, bindparam, select, update
@@ -329,6 +330,26 @@ def _valid_url(url: str) -> str:
     return url
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port out of range
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _require_platform_origin(site_url: str, issuer: str) -> None:
+    """Moodle's LTI issuer is its site URL (``$CFG->wwwroot``): the web service URL must be on that origin
+    (scheme, host and port), so an admin page cannot be used to send the token to another host."""
+    if _origin(site_url) != _origin(issuer):
+        raise ValidationFailed(
+            "The Moodle site URL must be the platform's own site: " + issuer + ".",
+            details={"url": "Use the address of the Moodle this platform is registered from."},
+        )
+
+
 def configure(
     session: Session,
     registration: Registration,
@@ -341,9 +362,13 @@ def configure(
 ) -> ConnectionCheck | None:
     """Store the site URL, the token (sealed; ``None`` keeps the stored one) and the mapping.
 
-    With ``http`` the connection is checked first and nothing is stored if Moodle refuses the token or
-    the token may not call the functions enrichment needs."""
+    The token is a Moodle credential, so it is only ever sent to the platform's own site: the URL must
+    have the origin of the registration's issuer (Moodle's issuer is its site URL), and the stored token is
+    kept only while the URL stays the same; a new URL needs the token pasted again. With ``http`` the
+    connection is checked first and nothing is stored if Moodle refuses the token or the token may not
+    call the functions enrichment needs."""
     site_url = _valid_url(url)
+    _require_platform_origin(site_url, registration.issuer)
     mapping = parse_field_map(field_map)
     if token is not None and token.strip():
         token = token.strip()
@@ -352,8 +377,13 @@ def configure(
                 "The web service token is not valid.",
                 details={"token": "Paste the token Moodle showed (letters and digits)."},
             )
-    elif registration.moodle_ws_token_sealed:
+    elif registration.moodle_ws_token_sealed and registration.moodle_ws_url == site_url:
         token = box.open(registration.moodle_ws_token_sealed)
+    elif registration.moodle_ws_token_sealed:
+        raise ValidationFailed(
+            "The site URL changed: paste the token again to send it there.",
+            details={"token": "The stored token is only used with the URL it was saved for."},
+        )
     else:
         raise ValidationFailed(
             "A web service token is required.", details={"token": "Paste the token Moodle created."}

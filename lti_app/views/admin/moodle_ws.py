@@ -2,8 +2,9 @@
 token, which Moodle profile fields fill which Tandem profile fields).
 
 The token is write-only: the page says whether one is stored, never shows it back, and a blank token
-field keeps the stored one. Saving checks the connection first (``core_webservice_get_site_info``), so a
-wrong URL or token is refused before it is stored.
+field keeps the stored one while the site URL stays the same (a new URL needs the token again, and the URL
+must be on the platform's own site). Saving checks the connection first (``core_webservice_get_site_info``),
+so a wrong URL or token is refused before it is stored.
 """
 
 from __future__ import annotations

@@ -152,6 +152,15 @@ def moodle_ws(httpserver: HTTPServer) -> FakeMoodle:
 
 
 @pytest.fixture
+def moodle_is_the_issuer(registration: Registration, moodle_ws: FakeMoodle) -> FakeMoodle:
+    """Moodle's site URL is its LTI issuer, and Tandem sends a web service token only to that origin: the
+    fake Moodle plays the platform's own site."""
+    db.session.get(Registration, registration.id).issuer = moodle_ws.url
+    db.session.commit()
+    return moodle_ws
+
+
+@pytest.fixture
 def with_moodle_ws(moodle_ws: FakeMoodle, registration: Registration, box: SecretBox) -> FakeMoodle:
     """The registration configured for Moodle web services with a mapping of three fields."""
     reg = db.session.get(Registration, registration.id)

@@ -24,6 +24,11 @@ def fast_http(app, monkeypatch) -> None:
     monkeypatch.setitem(app.extensions, HTTP_KEY, quick_http)
 
 
+@pytest.fixture(autouse=True)
+def _moodle_site(moodle_is_the_issuer) -> None:
+    """Every test here saves settings for the fake Moodle, which plays the platform's own site."""
+
+
 @pytest.fixture
 def admin(app, course) -> Browser:
     tandem_course = db.session.get(Course, course.id)
@@ -126,3 +131,29 @@ def test_a_form_without_its_csrf_token_is_refused(admin, registration, moodle_ws
 
     assert response.status_code == 400
     assert stored(registration).moodle_ws_url is None and moodle_ws.calls == []
+
+
+def test_a_site_outside_the_platforms_origin_is_refused(admin, registration, moodle_ws, httpserver) -> None:
+    """The token is only ever sent to the platform's own site (its issuer's origin)."""
+    elsewhere = moodle_ws.url.replace("localhost", "127.0.0.1") if "localhost" in moodle_ws.url else (
+        moodle_ws.url.replace("127.0.0.1", "localhost")
+    )
+    for url in (elsewhere, "https://attacker.example", moodle_ws.url.replace("http://", "https://")):
+        response = admin.post("/admin/moodle-ws", {"url": url, "token": WS_TOKEN, **FORM})
+        assert response.status_code == 422, url
+        assert "own site" in response.get_data(as_text=True)
+    assert moodle_ws.calls == [] and stored(registration).moodle_ws_url is None
+
+
+def test_changing_the_site_url_asks_for_the_token_again(admin, registration, moodle_ws, box) -> None:
+    admin.post("/admin/moodle-ws", {"url": moodle_ws.url, "token": WS_TOKEN, **FORM})
+    moodle_ws.calls.clear()
+
+    moved = moodle_ws.url + "/moodle"
+    response = admin.post("/admin/moodle-ws", {"url": moved, "token": "", **FORM})
+
+    assert response.status_code == 422
+    assert "paste the token again" in response.get_data(as_text=True)
+    assert moodle_ws.calls == []  # the stored token went nowhere
+    saved = stored(registration)
+    assert saved.moodle_ws_url == moodle_ws.url and box.open(saved.moodle_ws_token_sealed) == WS_TOKEN

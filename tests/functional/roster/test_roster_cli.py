@@ -92,6 +92,7 @@ def test_options_are_checked(tandem, course) -> None:
     assert missing.exit_code == 1 and "No course 999999" in missing.output
 
 
+@pytest.mark.usefixtures("moodle_is_the_issuer")
 def test_moodle_ws_stores_the_settings_after_a_connection_check(tandem, registration, moodle_ws, box) -> None:
     result = tandem(
         "platform",
@@ -115,6 +116,7 @@ def test_moodle_ws_stores_the_settings_after_a_connection_check(tandem, registra
     assert saved.moodle_field_map == {"department": "department", "profile_field_skills": "skills"}
 
 
+@pytest.mark.usefixtures("moodle_is_the_issuer")
 def test_moodle_ws_refuses_a_bad_token_and_can_be_cleared(tandem, registration, moodle_ws) -> None:
     refused = tandem(
         "platform", "moodle-ws", str(registration.id), "--url", moodle_ws.url, "--token", "a" * 32
@@ -130,6 +132,7 @@ def test_moodle_ws_refuses_a_bad_token_and_can_be_cleared(tandem, registration, 
     assert db.session.get(Registration, registration.id).moodle_ws_token_sealed is None
 
 
+@pytest.mark.usefixtures("moodle_is_the_issuer")
 def test_moodle_ws_asks_for_the_token_without_echoing_it(tandem, registration, moodle_ws) -> None:
     result = tandem(
         "platform", "moodle-ws", str(registration.id), "--url", moodle_ws.url, input=WS_TOKEN + "\n"

@@ -26,6 +26,7 @@ from lti_app.models.relationship import (
     RelationshipMember,
 )
 from lti_app.services.access import Actor, course_roles, load_relationship
+from lti_app.services.relationships import REASSIGN_WARNING
 
 MAX_LISTED = 500
 MAX_CANDIDATES = 2000
@@ -88,6 +89,8 @@ class RelationshipDetail:
     actions: frozenset[str]
     # People of the course who could take a member's place (filled only for those who may reassign).
     candidates: list[Person] = field(default_factory=list)
+    # What reassigning exposes to the newcomer, said on the form (only for those who may reassign).
+    reassign_warning: str | None = None
 
     @property
     def awaiting_approval(self) -> bool:
@@ -141,6 +144,7 @@ def detail(session: Session, actor: Actor, relationship_id: int) -> Relationship
         viewer_role=viewer_role,
         actions=actions,
         candidates=candidates,
+        reassign_warning=REASSIGN_WARNING if "reassign" in actions else None,
     )
 
 

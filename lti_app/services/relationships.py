@@ -60,6 +60,12 @@ MAX_MESSAGE = 2000
 # Models whose relationships are exactly one mentor and one mentee.
 PAIR_MODELS = ("one_to_one", "peer", "reverse", "flash")
 LINK = "pages.relationship"
+# A relationship keeps its history when a member is replaced, so the newcomer reads what was shared before
+# they joined. The trainer is told before reassigning, and the timeline keeps the fact.
+REASSIGN_WARNING = (
+    "The new member will be able to read the shared diary entries and goals of this relationship written "
+    "so far."
+)
 
 
 # ----------------------------------------------------------------------------------------------- requests
@@ -366,7 +372,8 @@ def reassign(
     now: datetime | None = None,
 ) -> Relationship:
     """A trainer replaces one member by another in the same role (e.g. a new mentor); the relationship and
-    its history stay."""
+    its history stay, so the newcomer reads the shared diary and goals so far (``REASSIGN_WARNING``, shown
+    on the form and written in the timeline)."""
     now = now or utcnow()
     rel = load_relationship(session, actor, relationship_id)
     programme = require_programme_trainer(session, actor, rel.programme_id)
@@ -395,7 +402,14 @@ def reassign(
     rel.members.remove(leaving)
     rel.members.append(RelationshipMember(person_id=add_person_id, role=role, joined_at=now))
     session.flush()
-    _move(session, rel, rel.status, actor.person_id, now, f"Reassigned: a new {role} joined")
+    _move(
+        session,
+        rel,
+        rel.status,
+        actor.person_id,
+        now,
+        f"Reassigned: a new {role} joined, who can read the shared diary and goals so far",
+    )
     _notify(
         session,
         rel,

@@ -35,6 +35,11 @@ _PG_MATCH = (
     "SELECT person_id, ts_rank(document, to_tsquery('english', :query)) AS rank "
     "FROM profile_search WHERE document @@ to_tsquery('english', :query)"
 )
+# The index holds every platform's people: a search within a course reads its active enrolments' rows only,
+# so the work (and what reaches Python) follows the course's size, not the installation's.
+_IN_COURSE = (
+    " AND {key} IN (SELECT person_id FROM enrolment WHERE course_id = :course_id AND status = 'active')"
+)
 
 
 def terms(query: str | None) -> list[str]:
@@ -43,27 +48,41 @@ def terms(query: str | None) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_TERMS]
 
 
-def match_query(session: Session, words: list[str], *, any_word: bool = False) -> Subquery | None:
+def match_query(
+    session: Session, words: list[str], *, any_word: bool = False, course_id: int | None = None
+) -> Subquery | None:
     """A subquery of ``(person_id, rank)`` for people whose profile matches the words (all of them, or any
-    with ``any_word``), prefix-matched and stemmed; higher rank is better. None when there is nothing to
-    match. Ranks compare within one result, not across databases."""
+    with ``any_word``), prefix-matched and stemmed; higher rank is better. With ``course_id``, only people
+    actively enrolled in that course. None when there is nothing to match. Ranks compare within one result,
+    not across databases."""
     if not words:
         return None
     ensure_index(session.connection())
     if session.get_bind().dialect.name == "postgresql":
         query = (" | " if any_word else " & ").join(f"{w}:*" for w in words)
-        statement = text(_PG_MATCH)
+        sql, key = _PG_MATCH, "person_id"
     else:
         query = (" OR " if any_word else " AND ").join(f'"{w}"*' for w in words)
-        statement = text(_SQLITE_MATCH)
-    return statement.bindparams(query=query).columns(person_id=Integer, rank=Float).subquery()
+        sql, key = _SQLITE_MATCH, "rowid"
+    params: dict[str, object] = {"query": query}
+    if course_id is not None:
+        sql += _IN_COURSE.format(key=key)
+        params["course_id"] = course_id
+    statement = text(sql).bindparams(**params)
+    return statement.columns(person_id=Integer, rank=Float).subquery()
 
 
 def ranked_people(
-    session: Session, query: str, *, any_word: bool = False, limit: int = 50
+    session: Session,
+    query: str,
+    *,
+    any_word: bool = False,
+    limit: int = 50,
+    course_id: int | None = None,
 ) -> dict[int, float]:
-    """Person ids matching a free-text query with their rank (the generic entry point for other features)."""
-    sub = match_query(session, terms(query), any_word=any_word)
+    """Person ids matching a free-text query with their rank (the generic entry point for other features);
+    with ``course_id``, among that course's active enrolments only."""
+    sub = match_query(session, terms(query), any_word=any_word, course_id=course_id)
     if sub is None:
         return {}
     rows = session.execute(select(sub.c.person_id, sub.c.rank).order_by(sub.c.rank.desc()).limit(limit))
@@ -146,11 +165,14 @@ def search_mentors(session: Session, actor: Any, programme_id: int, filters: Men
         if (lms or may_mentor(programme, enrolment.roles, membership)) and _passes(filters, profile):
             candidates.append((person, profile, membership, lms))
     loads = mentor_loads(session, programme.id, [c[0].id for c in candidates])
-    text_ranks = _ranks(session, terms(filters.text), any_word=False)
+    text_ranks = _ranks(session, terms(filters.text), any_word=False, course_id=programme.course_id)
     if filters.text and text_ranks is not None:
         candidates = [c for c in candidates if c[0].id in text_ranks]
     goal_ranks = _ranks(
-        session, terms(" ".join([own.goals, *own.skills_wanted]) if own else ""), any_word=True
+        session,
+        terms(" ".join([own.goals, *own.skills_wanted]) if own else ""),
+        any_word=True,
+        course_id=programme.course_id,
     )
     existing = _open_relationships(session, programme.id, actor.person_id)
     found = []
@@ -189,9 +211,12 @@ def _passes(filters: MentorFilters, profile: Profile | None) -> bool:
     return True
 
 
-def _ranks(session: Session, words: list[str], *, any_word: bool) -> dict[int, float] | None:
-    """Ranks normalised to 0..1 within this result (None when there were no words)."""
-    sub = match_query(session, words, any_word=any_word)
+def _ranks(
+    session: Session, words: list[str], *, any_word: bool, course_id: int
+) -> dict[int, float] | None:
+    """Ranks among the course's people, normalised to 0..1 within this result (None when there were no
+    words)."""
+    sub = match_query(session, words, any_word=any_word, course_id=course_id)
     if sub is None:
         return None
     rows = session.execute(select(sub.c.person_id, sub.c.rank)).all()

@@ -164,3 +164,40 @@ def test_a_database_built_without_the_index_gets_it_on_first_use(app, db_session
     ada = mentor(programme, skills=["python"])
     assert list(search.ranked_people(db_session, "python")) == [ada.id]
     db_session.commit()  # keep the recreated index for the tests that follow
+
+
+def test_the_full_text_query_reads_only_the_courses_people(app, db_session) -> None:
+    """The index holds every platform's profiles: a search reads the rows of its own course's people, never
+    another tenant's (counted by running each full-text statement the search sent again)."""
+    from sqlalchemy import event
+
+    from lti_app.extensions import db
+
+    programme = ProgrammeFactory()
+    seeker = mentee(programme, goals="python data", skills_wanted=["python"])
+    ada = mentor(programme, skills=["python"], bio="python data")
+    elsewhere = ProgrammeFactory()  # another platform, with many people whose profiles match too
+    for _ in range(12):
+        mentor(elsewhere, skills=["python"], bio="python data")
+    db_session.flush()
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "profile_search" in statement and "count(" not in statement.lower():
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        found = search_mentors(
+            db_session, actor_for(seeker, programme.course), programme.id, MentorFilters(text="python")
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert [m.person.id for m in found.results] == [ada.id]
+    assert len(sent) == 2  # the search words, and the searcher's goals
+    raw = db_session.connection().connection.driver_connection
+    for statement, parameters in sent:
+        cursor = raw.cursor()
+        cursor.execute(statement, parameters)
+        rows = cursor.fetchall()
+        assert len(rows) <= 2, statement  # the seeker and Ada: the course's people only

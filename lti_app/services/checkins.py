@@ -27,6 +27,7 @@ from lti_app.models.programme import Programme
 from lti_app.models.relationship import ACTIVE, PAUSED, Relationship, RelationshipMember
 from lti_app.services import events, notifications
 from lti_app.services.access import Actor, course_roles, load_relationship, require_programme_trainer
+from lti_app.services.diary import find
 
 PAIRING_ALERT_KIND = "pairing.alert"
 # Registered with the notification texts from here, so the notification service needs no diary knowledge.
@@ -71,7 +72,7 @@ def _validate(session: Session, relationship: Relationship, person_id: int, answ
     if len(answer.comment or "") > COMMENT_MAX:
         errors["comment"] = [f"At most {COMMENT_MAX} characters."]
     if answer.entry_id is not None:
-        entry = session.get(DiaryEntry, answer.entry_id)
+        entry = find(session, DiaryEntry, answer.entry_id)
         usable = (
             entry is not None
             and entry.relationship_id == relationship.id
@@ -259,7 +260,7 @@ def alerts_seen_by(
 
 
 def resolve_alert(session: Session, actor: Actor, alert_id: int) -> PairingAlert:
-    alert = session.get(PairingAlert, alert_id)
+    alert = find(session, PairingAlert, alert_id)
     if alert is None:
         raise NotFound("No such alert.")
     require_programme_trainer(session, actor, alert.programme_id)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
@@ -52,10 +53,14 @@ from lti_app.services import events
 from lti_app.services.access import Actor, course_roles, load_relationship
 
 WRITABLE_STATUSES = (ACTIVE, PAUSED)
+# Ids are INTEGER columns: PostgreSQL refuses a larger number even to compare with one ("integer out of
+# range"), SQLite cannot bind one past 64 bits. Such an id names no row, so it is never sent.
+ROW_ID_MAX = 2**31 - 1
 BODY_MAX = 20_000
 MAX_TOPICS = 20
 MAX_ACTION_ITEMS = 50
 MAX_MEETING_MINUTES = 24 * 60
+T = TypeVar("T")
 # The date an entry happened may be "tomorrow" in UTC for someone east of Greenwich, never later.
 FUTURE_LEEWAY = timedelta(days=1)
 
@@ -186,8 +191,13 @@ def diary_access(session: Session, actor: Actor, relationship_id: int) -> DiaryA
     )
 
 
+def find(session: Session, model: type[T], row_id: int) -> T | None:
+    """``session.get`` for an id a client sent: one beyond any row is simply not found."""
+    return session.get(model, row_id) if 0 < row_id <= ROW_ID_MAX else None
+
+
 def _load_entry(session: Session, actor: Actor, entry_id: int) -> tuple[DiaryEntry, DiaryAccess]:
-    entry = session.get(DiaryEntry, entry_id)
+    entry = find(session, DiaryEntry, entry_id)
     if entry is None:
         raise NotFound("No such diary entry.")
     access = diary_access(session, actor, entry.relationship_id)
@@ -467,12 +477,13 @@ def _action_item_errors(access: DiaryAccess, items: Sequence[ActionItemInput]) -
 
 
 def _linkable_goals(session: Session, access: DiaryAccess, goal_ids: Sequence[int]) -> list[Goal]:
-    if not goal_ids:
+    wanted = {i for i in goal_ids if 0 < i <= ROW_ID_MAX}
+    if not wanted:
         return []
     return list(
         session.scalars(
             select(Goal)
-            .where(Goal.id.in_(set(goal_ids)), Goal.relationship_id == access.relationship.id)
+            .where(Goal.id.in_(wanted), Goal.relationship_id == access.relationship.id)
             .order_by(Goal.id)
         )
     )
@@ -631,7 +642,7 @@ def delete_entry(session: Session, actor: Actor, entry_id: int) -> DiaryEntry:
 
 def restore_entry(session: Session, actor: Actor, entry_id: int) -> DiaryEntry:
     """Undo a delete. Only the author may: a trainer or admin cannot bring back what someone removed."""
-    entry = session.get(DiaryEntry, entry_id)
+    entry = find(session, DiaryEntry, entry_id)
     if entry is None or entry.purged_at is not None:
         raise NotFound("No such diary entry.")
     access = diary_access(session, actor, entry.relationship_id)
@@ -651,7 +662,7 @@ def purge_entry(session: Session, actor: Actor, entry_id: int) -> DiaryEntry:
     """Erase an entry's content for a privacy request (admins of the platform only, whatever the reading
     rules). The row stays as a tombstone (ids, dates) so the audit trail still makes sense; its words, its
     earlier versions, its action items and goal links are gone for good."""
-    entry = session.get(DiaryEntry, entry_id)
+    entry = find(session, DiaryEntry, entry_id)
     if entry is None:
         raise NotFound("No such diary entry.")
     access = diary_access(session, actor, entry.relationship_id)
@@ -672,7 +683,7 @@ def purge_entry(session: Session, actor: Actor, entry_id: int) -> DiaryEntry:
 
 def set_action_item_done(session: Session, actor: Actor, item_id: int, done: bool) -> ActionItem:
     """Tick an action item (or untick it) without making a new version of its entry."""
-    item = session.get(ActionItem, item_id)
+    item = find(session, ActionItem, item_id)
     if item is None:
         raise NotFound("No such action item.")
     entry, access = _load_entry(session, actor, item.entry_id)

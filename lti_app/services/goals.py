@@ -34,6 +34,7 @@ from lti_app.models.programme import Programme
 from lti_app.models.relationship import ACTIVE, MENTEE, PAUSED, Relationship
 from lti_app.services import events
 from lti_app.services.access import Actor, course_roles, load_programme, load_relationship
+from lti_app.services.diary import find
 
 TEXT_MAX = 5_000
 MAX_MILESTONES = 30
@@ -67,7 +68,7 @@ class GoalAccess:
 
 
 def _load_goal(session: Session, actor: Actor, goal_id: int) -> tuple[Goal, GoalAccess]:
-    goal = session.get(Goal, goal_id)
+    goal = find(session, Goal, goal_id)
     if goal is None:
         raise NotFound("No such goal.")
     is_owner = goal.owner_id == actor.person_id
@@ -321,7 +322,7 @@ def record_progress(
 
 
 def set_milestone_done(session: Session, actor: Actor, milestone_id: int, done: bool) -> Milestone:
-    milestone = session.get(Milestone, milestone_id)
+    milestone = find(session, Milestone, milestone_id)
     if milestone is None:
         raise NotFound("No such milestone.")
     goal, access = _load_goal(session, actor, milestone.goal_id)

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from marshmallow import Schema, ValidationError
 
 from lti_app.domain.markdown import render_markdown
+from lti_app.domain.numbers import parse_id, parse_int
 from lti_app.errors import StaleVersion, ValidationFailed
 from lti_app.extensions import db
 from lti_app.models.base import utcnow
@@ -41,6 +42,7 @@ from lti_app.web.templating import launch_url
 
 bp = Blueprint("diary", __name__)
 
+MOMENTUM_MONTHS = (1, 24)  # as the API's ``MomentumArgs``
 BLANK_ACTION_ROWS = 3
 BLANK_MILESTONE_ROWS = 3
 NOTICES = {
@@ -172,7 +174,8 @@ def _posted_values() -> dict[str, Any]:
         "kind": form.get("kind", ""), "visibility": form.get("visibility", SHARED),
         "occurred_on": form.get("occurred_on", ""), "duration_minutes": form.get("duration_minutes", ""),
         "title": form.get("title", ""), "body": form.get("body", ""), "topics": form.get("topics", ""),
-        "goal_ids": [int(g) for g in data["goal_ids"] if str(g).isdigit()],
+        # What was typed comes back as the schema refused it: "²" passes str.isdigit() but not int().
+        "goal_ids": [n for n in map(parse_id, data["goal_ids"]) if n is not None],
         "version": form.get("version", ""),
         "action_items": [
             {"id": i["id"] or "", "text": i["text"], "owner_id": _int_or_blank(i["owner_id"]),
@@ -183,7 +186,8 @@ def _posted_values() -> dict[str, Any]:
 
 
 def _int_or_blank(value: Any) -> Any:
-    return int(value) if value is not None and str(value).isdigit() else ""
+    number = parse_id(value)
+    return "" if number is None else number
 
 
 def _render_editor(
@@ -292,10 +296,10 @@ def purge(entry_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/diary/purge")
 def purge_by_number():  # type: ignore[no-untyped-def]
     """Admins purge by entry number: where they may not read the diary they cannot click on the entry."""
-    raw = (request.form.get("entry_id") or "").strip()
-    if not raw.isdigit():
+    number = parse_id(request.form.get("entry_id"))
+    if number is None:
         raise ValidationFailed("Give the entry's number.", details={"entry_id": ["A whole number."]})
-    return _entry_action(int(raw), diary.purge_entry, "entry_purged")
+    return _entry_action(number, diary.purge_entry, "entry_purged")
 
 
 @bp.post("/diary/action-items/<int:item_id>/done")
@@ -465,14 +469,25 @@ def checkin(relationship_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/programmes/<int:programme_id>/momentum", endpoint="momentum")
 def momentum_page(programme_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
-    months = request.args.get("months", "6")
-    figures = momentum.programme_momentum(
-        db.session, actor, programme_id, months=int(months) if months.isdigit() else 6
-    )
+    figures = momentum.programme_momentum(db.session, actor, programme_id, months=_months_asked())
     return render_template(
         "diary/momentum.html", figures=figures, programme=figures.programme, page_messages=_notices(),
         month_label=_month_label, pairs_by_id={p.relationship_id: p for p in figures.pairs},
     )
+
+
+def _months_asked() -> int:
+    """``?months=``: blank for the default, else a whole number in range; anything else is a 422 (it was a
+    500 for "²", which ``str.isdigit()`` accepts and ``int()`` refuses)."""
+    raw = request.args.get("months", "").strip()
+    if not raw:
+        return momentum.DEFAULT_MONTHS
+    low, high = MOMENTUM_MONTHS
+    number = parse_int(raw, low=low, high=high)
+    if number is None:
+        message = f"Between {low} and {high} months."
+        raise ValidationFailed(message, details={"months": [message]})
+    return number
 
 
 def _month_label(key: str) -> str:

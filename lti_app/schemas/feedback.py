@@ -6,21 +6,29 @@ or a per-rater answered/declined state: see ``lti_app.services.feedback.nominati
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from lti_app.domain.numbers import parse_id
 from lti_app.errors import ValidationFailed
 from lti_app.models.base import utcnow
 from lti_app.models.feedback import PHASES, RATER_GROUPS, SELF
+from lti_app.schemas.fields import Id
 from lti_app.services.feedback.answering import ACTIONS, Answers
 from lti_app.services.feedback.cycles import MAX_THRESHOLD, MIN_THRESHOLD, CycleSettings
 from lti_app.services.feedback.definitions import parse_text
 
 NOMINABLE = [g for g in RATER_GROUPS if g != SELF]
 _threshold = validate.Range(MIN_THRESHOLD, MAX_THRESHOLD)
+# Ids and scores sent as text are ASCII decimals (``lti_app.domain.numbers``): ``str.isdigit`` is no test
+# ("²" passes it, ``int`` refuses it), ``\d`` takes other scripts' digits, and ``int`` refuses thousands of
+# digits outright. ``\Z``, not ``$``, which also matches before a final newline.
+_ID_KEY = r"[0-9]{1,19}\Z"
+_SCORE = re.compile(r"-?[0-9]{1,9}")
 
 
 def form_data(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,9 +58,9 @@ class CycleFormSchema(Schema):
         unknown = EXCLUDE
 
     title = fields.Str(load_default="", validate=validate.Length(max=200))
-    template_id = fields.Int(load_default=None)
-    subject_id = fields.Int(load_default=None)
-    measures = fields.Str(load_default="", validate=validate.Regexp(r"^((programme|relationship):\d+)?$"))
+    template_id = Id(load_default=None)
+    subject_id = Id(load_default=None)
+    measures = fields.Str(load_default="", validate=validate.Regexp(r"((programme|relationship):[0-9]{1,19})?\Z"))
     phase = fields.Str(load_default="standalone", validate=validate.OneOf(PHASES))
     opens_on = fields.Date(load_default=None)
     closes_on = fields.Date(required=True)
@@ -69,6 +77,9 @@ class CycleFormSchema(Schema):
         opens_on: date | None = data.pop("opens_on")
         closes_on: date = data.pop("closes_on")
         kind, _sep, ident = data.pop("measures").partition(":")
+        measured = parse_id(ident) if kind else None
+        if kind and measured is None:
+            raise ValidationError("Not a valid id.", "measures")
         settings = None
         if data.pop("trainer_settings"):
             settings = CycleSettings(
@@ -83,8 +94,8 @@ class CycleFormSchema(Schema):
             data.pop(name)
         return {
             **data,
-            "relationship_id": int(ident) if kind == "relationship" else None,
-            "programme_id": int(ident) if kind == "programme" else None,
+            "relationship_id": measured if kind == "relationship" else None,
+            "programme_id": measured if kind == "programme" else None,
             "opens_at": None if opens_on is None or start_of(opens_on) <= now else start_of(opens_on),
             "closes_at": start_of(closes_on + timedelta(days=1)),
             "settings": settings,
@@ -123,7 +134,7 @@ class NominationFormSchema(Schema):
         unknown = EXCLUDE
 
     group = fields.Str(required=True, validate=validate.OneOf(NOMINABLE))
-    person_id = fields.Int(load_default=None)
+    person_id = Id(load_default=None)
     email = fields.Email(load_default=None)
     name = fields.Str(load_default="", validate=validate.Length(max=200))
 
@@ -168,14 +179,17 @@ def answers_from_form(form: Mapping[str, Any]) -> tuple[str, Answers]:
     problems: dict[str, str] = {}
     for key, value in form.items():
         kind, _sep, ident = key.partition("-")
-        if kind not in ("rating", "comment") or not ident.isdigit() or value == "":
+        if kind not in ("rating", "comment") or value == "":
             continue
-        if kind == "comment":
-            comments[int(ident)] = value
+        item_id = parse_id(ident)
+        if item_id is None:
+            problems[key] = "Not a question of this questionnaire."
+        elif kind == "comment":
+            comments[item_id] = value
         elif value == "na":
-            ratings[int(ident)] = None
-        elif value.lstrip("-").isdigit():
-            ratings[int(ident)] = int(value)
+            ratings[item_id] = None
+        elif _SCORE.fullmatch(value):
+            ratings[item_id] = int(value)
         else:
             problems[key] = "Choose a score."
     if problems:
@@ -218,7 +232,7 @@ class FeedbackTemplateDefinitionSchema(Schema):
 
 
 class FeedbackTemplateCreateSchema(FeedbackTemplateDefinitionSchema):
-    course_id = fields.Int(load_default=None, metadata={"description": "Defaults to the launch's course."})
+    course_id = Id(load_default=None, metadata={"description": "Defaults to the launch's course."})
 
 
 class FeedbackTemplateVersionSchema(Schema):
@@ -237,17 +251,17 @@ class FeedbackTemplateSchema(Schema):
 
 
 class FeedbackCourseQuerySchema(Schema):
-    course_id = fields.Int(load_default=None)
+    course_id = Id(load_default=None)
 
 
 class FeedbackCycleCreateSchema(Schema):
-    course_id = fields.Int(load_default=None)
+    course_id = Id(load_default=None)
     title = fields.Str(load_default="", validate=validate.Length(max=200))
-    template_id = fields.Int(load_default=None)
-    subject_id = fields.Int(load_default=None)
+    template_id = Id(load_default=None)
+    subject_id = Id(load_default=None)
     phase = fields.Str(load_default="standalone", validate=validate.OneOf(PHASES))
-    relationship_id = fields.Int(load_default=None)
-    programme_id = fields.Int(load_default=None)
+    relationship_id = Id(load_default=None)
+    programme_id = Id(load_default=None)
     opens_at = fields.AwareDateTime(load_default=None, default_timezone=UTC)
     closes_at = fields.AwareDateTime(load_default=None, default_timezone=UTC)
     anonymity_threshold = fields.Int(load_default=3, validate=_threshold)
@@ -316,7 +330,7 @@ class FeedbackCycleSchema(Schema):
 
 class FeedbackNominationCreateSchema(Schema):
     group = fields.Str(required=True, validate=validate.OneOf(NOMINABLE))
-    person_id = fields.Int(load_default=None)
+    person_id = Id(load_default=None)
     email = fields.Email(load_default=None)
     name = fields.Str(load_default="", validate=validate.Length(max=200))
 
@@ -348,13 +362,13 @@ class FeedbackRemindersSchema(Schema):
 
 class FeedbackAnswersSchema(Schema):
     ratings = fields.Dict(
-        keys=fields.Str(validate=validate.Regexp(r"^\d+$")),
+        keys=fields.Str(validate=validate.Regexp(_ID_KEY)),
         values=fields.Int(allow_none=True),
         load_default=dict,
         metadata={"description": "Item id → score; null means \"not observed\"."},
     )
     comments = fields.Dict(
-        keys=fields.Str(validate=validate.Regexp(r"^\d+$")), values=fields.Str(), load_default=dict,
+        keys=fields.Str(validate=validate.Regexp(_ID_KEY)), values=fields.Str(), load_default=dict,
         metadata={"description": "Open question id → text."},
     )
 

@@ -34,6 +34,7 @@ from lti_app.services import events
 from lti_app.services.access import (
     Actor,
     course_roles,
+    is_course_trainer,
     load_course,
     load_programme,
     require_programme_trainer,
@@ -84,9 +85,8 @@ class ConfirmationRequired(Conflict):
 def list_programmes(session: Session, actor: Actor, course_id: int) -> list[Programme]:
     """The course's programmes; drafts only for its trainers. The one bound to the actor's placement first."""
     load_course(session, actor, course_id)
-    roles = course_roles(session, actor, course_id)
     query = select(Programme).where(Programme.course_id == course_id).order_by(Programme.title, Programme.id)
-    if not _is_trainer(roles):
+    if not is_course_trainer(session, actor, course_id):
         query = query.where(Programme.status != "draft")
     found = list(session.scalars(query))
     found.sort(key=lambda p: p.placement_id is None or p.placement_id != actor.placement_id)
@@ -98,7 +98,7 @@ def load_visible_programme(session: Session, actor: Actor, programme_id: int) ->
     admins) only: to anyone else it is missing, answered exactly like a wrong id, so nobody learns that a
     draft is being prepared. Every participant-facing read of a programme goes through here."""
     programme = load_programme(session, actor, programme_id)
-    if programme.status == "draft" and not _is_trainer(course_roles(session, actor, programme.course_id)):
+    if programme.status == "draft" and not is_course_trainer(session, actor, programme.course_id):
         raise NotFound("No such programme.")
     return programme
 
@@ -272,10 +272,6 @@ def set_capacity_override(
     row.trainer_capacity = _capacity(capacity) if capacity is not None else None
     session.flush()
     return row
-
-
-def _is_trainer(roles: frozenset[str]) -> bool:
-    return bool({"trainer", "admin"} & roles)
 
 
 def defaults() -> dict[str, Any]:

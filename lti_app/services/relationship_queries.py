@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lti_app.models.person import ADMIN, TRAINER, Enrolment, Person
+from lti_app.models.person import Enrolment, Person
 from lti_app.models.profile import Profile
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import (
@@ -25,7 +25,7 @@ from lti_app.models.relationship import (
     RelationshipEvent,
     RelationshipMember,
 )
-from lti_app.services.access import Actor, course_roles, load_relationship
+from lti_app.services.access import Actor, is_course_trainer, load_relationship
 from lti_app.services.relationships import REASSIGN_WARNING
 
 MAX_LISTED = 500
@@ -117,8 +117,7 @@ def detail(session: Session, actor: Actor, relationship_id: int) -> Relationship
         TimelineEntry(event, people[pid].display_name if pid in people else "Tandem") for event, pid in rows
     ]
     viewer_role = next((m.role for m in rel.members if m.person_id == actor.person_id), None)
-    roles = course_roles(session, actor, programme.course_id)
-    actions = allowed_actions(rel, actor.person_id, bool({TRAINER, ADMIN} & roles))
+    actions = allowed_actions(rel, actor.person_id, is_course_trainer(session, actor, programme.course_id))
     candidates: list[Person] = []
     if "reassign" in actions:
         candidates = list(

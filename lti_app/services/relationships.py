@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lti_app.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from lti_app.models.base import utcnow
-from lti_app.models.person import TRAINER, Enrolment, Person
+from lti_app.models.person import Enrolment, Person
 from lti_app.models.profile import Profile
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import (
@@ -40,7 +40,13 @@ from lti_app.models.relationship import (
     RelationshipMember,
 )
 from lti_app.services import events, notifications
-from lti_app.services.access import Actor, course_roles, load_relationship, require_programme_trainer
+from lti_app.services.access import (
+    Actor,
+    course_trainer_ids,
+    is_course_trainer,
+    load_relationship,
+    require_programme_trainer,
+)
 from lti_app.services.capacity import (
     effective_capacity,
     is_lms_mentor_of,
@@ -146,7 +152,7 @@ def accept(
     if rel.needs_trainer_approval and rel.trainer_approved_at is None:
         _move(session, rel, PENDING, actor.person_id, now, "Accepted; waiting for a trainer's approval")
         _notify(session, rel, programme, _askers(rel), "request.accepted_pending", responder=responder)
-        _notify(session, rel, programme, _trainers(session, programme.course_id), "request.needs_approval")
+        _notify(session, rel, programme, course_trainer_ids(session, programme.course_id), "request.needs_approval")
         return rel
     _activate(session, rel, programme, actor.person_id, now, "Request accepted")
     _notify(session, rel, programme, _askers(rel), "request.accepted", responder=responder)
@@ -161,7 +167,7 @@ def decline(
     now = now or utcnow()
     rel = load_relationship(session, actor, relationship_id)
     programme = session.get_one(Programme, rel.programme_id)
-    trainer_rejects = rel.needs_trainer_approval and _is_trainer(session, actor, programme.course_id)
+    trainer_rejects = rel.needs_trainer_approval and is_course_trainer(session, actor, programme.course_id)
     if not (_is_receiver(rel, actor.person_id) or trainer_rejects):
         raise PermissionDenied("Only the person who received this request can decline it.")
     rel = _lock(session, relationship_id)
@@ -349,7 +355,7 @@ def end(
     rel = load_relationship(session, actor, relationship_id)
     programme = session.get_one(Programme, rel.programme_id)
     member = actor.person_id in rel.person_ids()
-    if not (member or _is_trainer(session, actor, programme.course_id)):
+    if not (member or is_course_trainer(session, actor, programme.course_id)):
         raise PermissionDenied("Only its members and trainers can end this relationship.")
     text = _reason(reason, required=True)
     rel = _lock(session, relationship_id)
@@ -677,19 +683,6 @@ def _is_receiver(rel: Relationship, person_id: int) -> bool:
 
 def _askers(rel: Relationship) -> list[int]:
     return [rel.requested_by_id] if rel.requested_by_id else []
-
-
-def _is_trainer(session: Session, actor: Actor, course_id: int) -> bool:
-    return bool({TRAINER, "admin"} & course_roles(session, actor, course_id))
-
-
-def _trainers(session: Session, course_id: int) -> list[int]:
-    rows = session.execute(
-        select(Enrolment.person_id, Enrolment.roles).where(
-            Enrolment.course_id == course_id, Enrolment.status == "active"
-        )
-    ).all()
-    return [pid for pid, roles in rows if TRAINER in (roles or ())]
 
 
 def _reason(text: str, *, required: bool) -> str:

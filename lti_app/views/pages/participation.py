@@ -8,7 +8,7 @@ from flask import render_template, request
 from lti_app.extensions import db
 from lti_app.schemas.mentoring import MembershipIn, form_values
 from lti_app.services import programmes
-from lti_app.services.access import course_roles
+from lti_app.services.access import course_roles, is_course_trainer
 from lti_app.services.capacity import may_mentor
 from lti_app.views.pages.blueprint import bp, done, page_messages, parse
 from lti_app.web.auth import current_actor
@@ -25,7 +25,7 @@ def programme(programme_id: int):  # type: ignore[no-untyped-def]
         programme=found,
         membership=membership,
         can_offer=may_mentor(found, roles, None, trainer_pairing=True),
-        is_trainer=bool({"trainer", "admin"} & roles),
+        is_trainer=is_course_trainer(db.session, actor, found.course_id),
         page_messages=page_messages(),
     )
 

@@ -67,6 +67,8 @@ class Settings:
     # A launch token is the only credential a page carries inside the LMS frame: short-lived, refreshed on
     # use.
     launch_token_ttl_seconds: int = 2 * 3600
+    # However often it is refreshed, a launch token is refused this long after its launch: a leaked link dies.
+    launch_token_max_age_seconds: int = 8 * 3600
     # Leeway for clock skew between platform and tool when checking iat/exp of platform tokens.
     jwt_leeway_seconds: int = 60
     platform_jwks_ttl_seconds: int = 3600
@@ -120,6 +122,9 @@ class Settings:
             log_level=(env.get("TANDEM_LOG_LEVEL") or "INFO").upper(),
             instance_dir=instance_dir,
             launch_token_ttl_seconds=_int(env, "TANDEM_LAUNCH_TOKEN_TTL", cls.launch_token_ttl_seconds),
+            launch_token_max_age_seconds=_int(
+                env, "TANDEM_LAUNCH_TOKEN_MAX_AGE", cls.launch_token_max_age_seconds
+            ),
             jwt_leeway_seconds=_int(env, "TANDEM_JWT_LEEWAY", cls.jwt_leeway_seconds),
             platform_jwks_ttl_seconds=_int(env, "TANDEM_PLATFORM_JWKS_TTL", cls.platform_jwks_ttl_seconds),
             max_request_bytes=_int(env, "TANDEM_MAX_REQUEST_BYTES", cls.max_request_bytes),

@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["tandem.settings"] = settings
     app.extensions["tandem.launch_tokens"] = launch_session.LaunchTokens(
-        settings.secret_key, settings.launch_token_ttl_seconds
+        settings.secret_key, settings.launch_token_ttl_seconds, settings.launch_token_max_age_seconds
     )
     app.session_interface = launch_session.LaunchSessionInterface()
 

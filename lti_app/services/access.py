@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from lti_app.errors import NotFound, PermissionDenied
+from lti_app.errors import NotAuthenticated, NotFound, PermissionDenied
 from lti_app.models.base import Base
 from lti_app.models.course import Course
-from lti_app.models.person import ADMIN, LMS_MENTOR, PARTICIPANT, TRAINER, Enrolment
+from lti_app.models.person import ADMIN, LMS_MENTOR, PARTICIPANT, TRAINER, Enrolment, Person
 from lti_app.models.programme import Programme
+from lti_app.models.registration import Registration
 from lti_app.models.relationship import Relationship, RelationshipMember
 
 ACTIVE = "active"  # the enrolment status that gives access to a course
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -43,6 +45,60 @@ class Actor:
 
     def has_any(self, roles: Iterable[str]) -> bool:
         return bool(self.roles.intersection(roles))
+
+
+def launched_actor(
+    session: Session,
+    *,
+    person_id: int,
+    registration_id: int,
+    course_id: int | None,
+    placement_id: int | None = None,
+) -> Actor:
+    """The actor a launch token stands for, as the database sees them now, in one query.
+
+    The token was signed at the launch, hours ago perhaps; since then the LMS may have deactivated Tandem's
+    registration, dropped the person from the course or changed their role (a relaunch or a roster sync
+    says so). So the roles come from the enrolment, and admin from the person's platform-admin flag (set by
+    their latest launch), never from the token. Refusals are ``NotAuthenticated``: the way back is a new
+    launch from the LMS, which asks the LMS again."""
+    columns = [Registration.is_active, Person.is_platform_admin]
+    query = select(*columns, Enrolment.status, Enrolment.roles) if course_id is not None else select(*columns)
+    query = query.select_from(Person).join(Registration, Registration.id == Person.registration_id)
+    if course_id is not None:
+        query = query.outerjoin(
+            Enrolment, (Enrolment.person_id == Person.id) & (Enrolment.course_id == course_id)
+        )
+    row = session.execute(
+        query.where(Person.id == person_id, Person.registration_id == registration_id)
+    ).first()
+    if row is None:
+        raise NotAuthenticated(
+            "This link is not valid. Open Tandem again from your course.", code="launch_invalid"
+        )
+    if not row[0]:
+        raise NotAuthenticated(
+            "Tandem's registration with your LMS is not active. Ask your LMS administrator.",
+            code="platform_inactive",
+        )
+    is_admin = bool(row[1])
+    enrolled = course_id is not None and row[2] == ACTIVE
+    if course_id is not None and not enrolled and not is_admin:
+        raise NotAuthenticated(
+            "You are no longer a member of this course in the LMS. Open Tandem again from your course.",
+            code="enrolment_inactive",
+        )
+    # Without a course (an admin's launch from the site administration) only the admin flag gives rights.
+    roles = {str(r) for r in (row[3] or ()) if r != ADMIN} if enrolled else set()
+    if is_admin:
+        roles.add(ADMIN)
+    return Actor(
+        person_id=person_id,
+        registration_id=registration_id,
+        course_id=course_id,
+        roles=frozenset(roles),
+        placement_id=placement_id,
+    )
 
 
 def load_course(session: Session, actor: Actor, course_id: int) -> Course:

@@ -31,7 +31,9 @@ class PersonOnRegistrationFactory(_Base):
 
 
 def enrol(course: Course, *roles: str, **person_fields: Any) -> Person:
-    """A person enrolled in ``course`` with the given Tandem roles (default participant)."""
+    """A person enrolled in ``course`` with the given Tandem roles (default participant). With ``admin`` they
+    are a platform admin, as a launch with an administrator role makes them (the flag is what counts)."""
+    person_fields.setdefault("is_platform_admin", "admin" in roles)
     person = PersonOnRegistrationFactory(registration_id=course.registration_id, **person_fields)
     EnrolmentFactory(course=course, person=person, roles=list(roles or ("participant",)))
     return person

@@ -169,7 +169,7 @@ def test_report_waits_for_the_cycle_to_close(db_session) -> None:
 def test_who_sees_the_report(app, client, db_session) -> None:
     setup = course_with_subject()
     cycle = run_cycle(setup)
-    admin = actor_for(enrol(setup.course), None, "admin")
+    admin = actor_for(enrol(setup.course, is_platform_admin=True), None, "admin")
     for actor in (setup.subject_actor, setup.trainer_actor, admin):
         assert report.build_report(db_session, actor, cycle.id).results.others_responses == 6
     stranger = actor_for(enrol(setup.course), setup.course)

@@ -42,7 +42,11 @@ def keys_box(app):  # type: ignore[no-untyped-def]
 
 
 def token_for(app, registration, *roles: str) -> str:  # type: ignore[no-untyped-def]
-    person = Person(registration_id=registration.id, sub=f"admin-{registration.id}-{'-'.join(roles)}")
+    person = Person(
+        registration_id=registration.id,
+        sub=f"admin-{registration.id}-{'-'.join(roles)}",
+        is_platform_admin="admin" in roles,  # admin rights come from the person's flag, not the token
+    )
     db.session.add(person)
     db.session.commit()
     return launch_token(app, actor_for(person, None, *roles))

@@ -54,10 +54,7 @@ def launch_store(app: Flask) -> LaunchStore:
     store: LaunchStore | None = app.extensions.get(STORE_KEY)
     if store is None:
         settings = settings_of(app)
-        if settings.redis_url:
-            store = RedisStore.from_url(settings.redis_url)
-        else:
-            store = DatabaseStore(lambda: db.session())
+        store = RedisStore.from_url(settings.redis_url) if settings.redis_url else DatabaseStore(lambda: db.session())
         app.extensions[STORE_KEY] = store
     return store
 

@@ -45,6 +45,7 @@ def test_members_trainers_and_admins_open_the_relationship(people: Cast) -> None
 
 @pytest.mark.parametrize("status", ["inactive", "deleted"])
 def test_a_member_who_left_the_course_no_longer_opens_it(people: Cast, status: str) -> None:
+    load_relationship(db.session, people.actor("mentee"), people.relationship.id)  # in the same session
     leave(people.course.id, people.mentee.id, status)
 
     with pytest.raises(NotFound):

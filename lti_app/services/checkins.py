@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -22,11 +22,16 @@ from lti_app.errors import NotFound, PermissionDenied, RuleViolation, Validation
 from lti_app.models.base import utcnow
 from lti_app.models.checkin import COMMENT_MAX, PAIRING_ANSWERS, PAIRING_NO, CheckIn, PairingAlert
 from lti_app.models.diary import MEETING, SHARED, DiaryEntry
-from lti_app.models.person import ADMIN, TRAINER, Enrolment
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import ACTIVE, PAUSED, Relationship, RelationshipMember
 from lti_app.services import events, notifications
-from lti_app.services.access import Actor, course_roles, load_relationship, require_programme_trainer
+from lti_app.services.access import (
+    Actor,
+    course_trainer_ids,
+    is_course_trainer,
+    load_relationship,
+    require_programme_trainer,
+)
 from lti_app.services.diary import find
 
 PAIRING_ALERT_KIND = "pairing.alert"
@@ -54,13 +59,6 @@ def _month(now: datetime) -> str:
 
 def _member_role(relationship: Relationship, person_id: int) -> str | None:
     return next((m.role for m in relationship.members if m.person_id == person_id), None)
-
-
-def _oversees(session: Session, actor: Actor, relationship: Relationship) -> bool:
-    programme = session.get(Programme, relationship.programme_id)
-    assert programme is not None
-    roles = course_roles(session, actor, programme.course_id)
-    return TRAINER in roles or ADMIN in roles
 
 
 def _validate(session: Session, relationship: Relationship, person_id: int, answer: CheckInInput) -> None:
@@ -174,25 +172,11 @@ def _notify_trainers(session: Session, relationship: Relationship, alert: Pairin
     programme = session.get(Programme, relationship.programme_id)
     assert programme is not None
     members = set(relationship.person_ids())
-    trainers = [pid for pid in trainer_ids(session, programme.course_id) if pid not in members]
+    trainers = [pid for pid in course_trainer_ids(session, programme.course_id) if pid not in members]
     notifications.notify(
         session, trainers, PAIRING_ALERT_KIND, course_id=programme.course_id,
         params={"programme": programme.title}, link_endpoint="diary.momentum",
         link_values={"programme_id": programme.id},
-    )
-
-
-def trainer_ids(session: Session, course_id: int) -> list[int]:
-    """Active trainers of a course. Roles are a JSON list; matching its text keeps one query on SQLite and
-    PostgreSQL alike (a role name is a fixed word, so '"trainer"' cannot match anything else)."""
-    return list(
-        session.scalars(
-            select(Enrolment.person_id).where(
-                Enrolment.course_id == course_id,
-                Enrolment.status == "active",
-                cast(Enrolment.roles, String).like(f'%"{TRAINER}"%'),
-            )
-        )
     )
 
 
@@ -203,7 +187,7 @@ def list_checkins(session: Session, actor: Actor, relationship_id: int, *, limit
     query = select(CheckIn).where(CheckIn.relationship_id == relationship_id)
     if _member_role(relationship, actor.person_id) is not None:
         query = query.where(CheckIn.person_id == actor.person_id)
-    elif not _oversees(session, actor, relationship):
+    elif not is_course_trainer(session, actor, relationship.programme.course_id):
         raise NotFound("No such relationship.")
     return list(session.scalars(query.order_by(CheckIn.created_at.desc(), CheckIn.id.desc()).limit(limit)))
 

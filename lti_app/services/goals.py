@@ -29,11 +29,11 @@ from lti_app.models.goal import (
     GoalProgress,
     Milestone,
 )
-from lti_app.models.person import ADMIN, LMS_MENTOR, PARTICIPANT, TRAINER
+from lti_app.models.person import LMS_MENTOR, PARTICIPANT
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import ACTIVE, MENTEE, PAUSED, Relationship
 from lti_app.services import events
-from lti_app.services.access import Actor, course_roles, load_programme, load_relationship
+from lti_app.services.access import Actor, course_roles, is_course_trainer, load_programme, load_relationship
 from lti_app.services.diary import find
 
 TEXT_MAX = 5_000
@@ -77,7 +77,8 @@ def _load_goal(session: Session, actor: Actor, goal_id: int) -> tuple[Goal, Goal
         person_ids = tuple(relationship.person_ids())
     else:
         relationship = None
-        if not is_owner and not _oversees(session, actor, goal.programme_id):
+        programme = load_programme(session, actor, goal.programme_id)
+        if not is_owner and not is_course_trainer(session, actor, programme.course_id):
             raise NotFound("No such goal.")
         person_ids = (goal.owner_id,)
     proposer_editing = goal.is_proposal and goal.proposed_by_id == actor.person_id
@@ -86,12 +87,6 @@ def _load_goal(session: Session, actor: Actor, goal_id: int) -> tuple[Goal, Goal
         may_edit=is_owner or proposer_editing, may_track=is_owner,
     )
     return goal, access
-
-
-def _oversees(session: Session, actor: Actor, programme_id: int) -> bool:
-    programme = load_programme(session, actor, programme_id)
-    roles = course_roles(session, actor, programme.course_id)
-    return TRAINER in roles or ADMIN in roles
 
 
 def _require_open(access: GoalAccess) -> None:
@@ -118,9 +113,9 @@ def personal_goals(
 ) -> list[Goal]:
     """A person's personal goals in a programme: your own, or (trainers and admins) anyone's."""
     owner_id = owner_id or actor.person_id
-    if owner_id != actor.person_id and not _oversees(session, actor, programme_id):
+    programme = load_programme(session, actor, programme_id)
+    if owner_id != actor.person_id and not is_course_trainer(session, actor, programme.course_id):
         raise NotFound("No such person in this programme.")
-    load_programme(session, actor, programme_id)
     return list(
         session.scalars(
             _goal_query()

@@ -40,10 +40,10 @@ from lti_app.models.feedback import (
     FeedbackResponse,
     FeedbackTemplate,
 )
-from lti_app.models.person import ADMIN, TRAINER, Enrolment, Person
+from lti_app.models.person import Enrolment, Person
 from lti_app.models.programme import Programme
 from lti_app.models.relationship import Relationship, RelationshipMember
-from lti_app.services.access import Actor, course_roles, load_course
+from lti_app.services.access import Actor, is_course_trainer, load_course
 from lti_app.services.events import FEEDBACK_COMPLETED, DomainEvent, publish
 from lti_app.services.feedback.scoring import Policy, plan_groups
 from lti_app.services.feedback.templates import (
@@ -151,11 +151,6 @@ def settings_of(cycle: FeedbackCycle) -> CycleSettings:
     )
 
 
-def is_trainer_in(session: Session, actor: Actor, course_id: int) -> bool:
-    roles = course_roles(session, actor, course_id)
-    return TRAINER in roles or ADMIN in roles
-
-
 def load_cycle(session: Session, actor: Actor, cycle_id: int, now: datetime | None = None) -> CycleAccess:
     """The cycle, for its subject and the trainers and admins of its course; anyone else (raters included)
     is told it does not exist. A cycle past its closing date is closed on the way."""
@@ -165,7 +160,7 @@ def load_cycle(session: Session, actor: Actor, cycle_id: int, now: datetime | No
     if cycle is None or cycle.course.registration_id != actor.registration_id:
         raise NotFound("No such feedback cycle.")
     is_subject = cycle.subject_id == actor.person_id
-    is_trainer = is_trainer_in(session, actor, cycle.course_id)
+    is_trainer = is_course_trainer(session, actor, cycle.course_id)
     if not (is_subject or is_trainer):
         raise NotFound("No such feedback cycle.")
     close_if_due(session, cycle, now)
@@ -223,7 +218,7 @@ def create_cycle(
 ) -> FeedbackCycle:
     now = now or utcnow()
     load_course(session, actor, course_id)
-    trainer = is_trainer_in(session, actor, course_id)
+    trainer = is_course_trainer(session, actor, course_id)
     subject_id = subject_id or actor.person_id
     if subject_id != actor.person_id:
         if not trainer:
@@ -313,7 +308,7 @@ def _refuse_duplicate(
 
 def require_trainer_here(session: Session, actor: Actor, course_id: int) -> None:
     load_course(session, actor, course_id)
-    if not is_trainer_in(session, actor, course_id):
+    if not is_course_trainer(session, actor, course_id):
         raise PermissionDenied("Only trainers of this course can do that.")
 
 
@@ -330,7 +325,7 @@ class StartOptions:
 
 def start_options(session: Session, actor: Actor, course_id: int) -> StartOptions:
     found = list_templates(session, actor, course_id)
-    trainer = is_trainer_in(session, actor, course_id)
+    trainer = is_course_trainer(session, actor, course_id)
     programmes = session.scalars(
         select(Programme)
         .where(Programme.course_id == course_id, Programme.status != "archived")
@@ -381,7 +376,7 @@ def list_cycles(session: Session, actor: Actor, course_id: int, limit: int = 200
         .order_by(FeedbackCycle.created_at.desc(), FeedbackCycle.id.desc())
         .limit(limit)
     )
-    if not is_trainer_in(session, actor, course_id):
+    if not is_course_trainer(session, actor, course_id):
         query = query.where(FeedbackCycle.subject_id == actor.person_id)
     return list(session.scalars(query))
 

@@ -23,7 +23,7 @@ from lti_app.schemas.feedback import (
     answers_from_form,
     load_form,
 )
-from lti_app.services.access import Actor
+from lti_app.services.access import Actor, is_course_trainer
 from lti_app.services.feedback import answering, cycles, mail, nominations, report, templates
 from lti_app.services.feedback.definitions import to_text
 from lti_app.services.feedback.pdf import render_report_pdf
@@ -88,7 +88,7 @@ def index():  # type: ignore[no-untyped-def]
     found = cycles.list_cycles(db.session, actor, course_id)
     progress = cycles.progress(db.session, [c.id for c in found])
     to_answer = answering.requests_to_answer(db.session, actor)
-    trainer = cycles.is_trainer_in(db.session, actor, course_id)
+    trainer = is_course_trainer(db.session, actor, course_id)
     db.session.commit()
     return _render(
         "feedback/index.html", cycles=found, progress=progress, to_answer=to_answer, is_trainer=trainer,
@@ -277,7 +277,7 @@ def template_list():  # type: ignore[no-untyped-def]
     actor = current_actor()
     course_id = _course(actor)
     found = templates.list_templates(db.session, actor, course_id)
-    trainer = cycles.is_trainer_in(db.session, actor, course_id)
+    trainer = is_course_trainer(db.session, actor, course_id)
     db.session.commit()
     return _render("feedback/templates.html", templates=found, is_trainer=trainer)
 

@@ -306,6 +306,25 @@ def platform_overview(
     return PlatformOverview(summaries, pairs, truncated)
 
 
+def platform_overview_csv(overview: PlatformOverview) -> str:
+    """Who mentors whom across the platform (the pairs the page lists), one row per relationship."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["course", "programme", "relationship_id", "status", "mentors", "mentees"])
+    for course, programme, pair in overview.pairs:
+        writer.writerow(
+            [
+                csv_cell(course.title),
+                csv_cell(programme.title),
+                pair.relationship.id,
+                pair.relationship.status,
+                csv_cell("; ".join(pair.mentors)),
+                csv_cell("; ".join(pair.mentees)),
+            ]
+        )
+    return out.getvalue()
+
+
 def _platform_pairs(
     session: Session, programmes: dict[int, tuple[Programme, Course]], limit: int
 ) -> tuple[list[tuple[Course, Programme, PairRow]], bool]:

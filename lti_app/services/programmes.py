@@ -191,6 +191,28 @@ def membership(session: Session, programme_id: int, person_id: int) -> Programme
 
 
 @dataclass(frozen=True)
+class Participation:
+    """A programme as one person sees it: their membership row (None before their first choice), whether
+    their role lets them offer mentoring there, and whether they oversee it."""
+
+    programme: Programme
+    membership: ProgrammeMembership | None
+    can_offer: bool
+    is_trainer: bool
+
+
+def participation(session: Session, actor: Actor, programme_id: int) -> Participation:
+    programme = load_visible_programme(session, actor, programme_id)
+    roles = course_roles(session, actor, programme.course_id)
+    return Participation(
+        programme=programme,
+        membership=membership(session, programme_id, actor.person_id),
+        can_offer=may_mentor(programme, roles, None, trainer_pairing=True),
+        is_trainer=is_course_trainer(session, actor, programme.course_id),
+    )
+
+
+@dataclass(frozen=True)
 class MembershipChoices:
     """A person's choices in a programme as they see them, with the defaults when they made none."""
 

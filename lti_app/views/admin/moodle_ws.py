@@ -16,7 +16,7 @@ from lti_app.crypto import SecretBox
 from lti_app.extensions import db
 from lti_app.schemas.roster import MoodleWsForm
 from lti_app.services import moodle_profiles as service
-from lti_app.views.pages.blueprint import parse
+from lti_app.views.pages.support import parse
 from lti_app.web.auth import current_actor
 from lti_app.web.templating import launch_url
 

@@ -7,15 +7,14 @@ the admin blueprint's own request hooks still apply.
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Flask, Response, render_template, request
 
+from lti_app.domain.numbers import parse_id
+from lti_app.errors import ValidationFailed
 from lti_app.extensions import db
 from lti_app.schemas.mentoring import OverviewArgs
-from lti_app.services.overview import csv_cell, platform_overview
-from lti_app.views.pages.blueprint import parse
+from lti_app.services.overview import platform_overview, platform_overview_csv
+from lti_app.views.pages.support import parse
 from lti_app.web.auth import current_actor
 
 bp = Blueprint("admin_mentoring_overview", __name__)
@@ -24,35 +23,27 @@ bp = Blueprint("admin_mentoring_overview", __name__)
 def overview():  # type: ignore[no-untyped-def]
     actor = current_actor()
     args = parse(OverviewArgs(), request.args)
-    course_id = request.args.get("course_id", type=int)
+    course_id = _course_id(request.args.get("course_id", ""))
     view = platform_overview(db.session, actor, course_id=course_id, stale_days=args["stale_days"])
     if request.args.get("format") == "csv":
-        return _csv(view)
+        return Response(
+            platform_overview_csv(view),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="who-mentors-whom.csv"'},
+        )
     return render_template(
         "pages/admin_overview.html", v=view, course_id=course_id, stale_days=args["stale_days"]
     )
 
 
-def _csv(view):  # type: ignore[no-untyped-def]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["course", "programme", "relationship_id", "status", "mentors", "mentees"])
-    for course, programme, pair in view.pairs:
-        writer.writerow(
-            [
-                csv_cell(course.title),
-                csv_cell(programme.title),
-                pair.relationship.id,
-                pair.relationship.status,
-                csv_cell("; ".join(pair.mentors)),
-                csv_cell("; ".join(pair.mentees)),
-            ]
-        )
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="who-mentors-whom.csv"'},
-    )
+def _course_id(raw: str) -> int | None:
+    """The optional course filter: absent or blank is every course; anything else must be an id."""
+    if raw == "":
+        return None
+    found = parse_id(raw)
+    if found is None:
+        raise ValidationFailed("Some fields are missing or invalid.", details={"course_id": ["Not a valid id."]})
+    return found
 
 
 def _install(app: Flask) -> None:

@@ -7,18 +7,18 @@ notifications) is offered to every template as a lazy function: only pages that 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, request
-from marshmallow import Schema, ValidationError
+from flask import Blueprint, current_app
 
-from lti_app.errors import NotFound, ValidationFailed
+from lti_app.errors import NotFound
 from lti_app.extensions import db
 from lti_app.services import notifications
 from lti_app.services.access import Actor
+from lti_app.views.pages.support import done, notices, parse
 from lti_app.web.auth import optional_actor
-from lti_app.web.templating import launch_url
+
+__all__ = ["NOTICES", "bp", "course_of", "done", "nav_state", "page_messages", "parse"]
 
 bp = Blueprint("pages", __name__)
 
@@ -47,21 +47,7 @@ NOTICES = {
 
 
 def page_messages() -> list[tuple[str, str]]:
-    done = request.args.get("done", "")
-    return [("success", NOTICES[done])] if done in NOTICES else []
-
-
-def done(endpoint: str, notice: str, **values: Any) -> Response:
-    """Post/redirect/get, keeping the launch token on the way."""
-    return redirect(launch_url(endpoint, done=notice, **values), code=303)  # type: ignore[return-value]
-
-
-def parse(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Load form data with the API's schema; a bad field is a 422 naming it, like on the API."""
-    try:
-        return dict(schema.load(data))
-    except ValidationError as exc:
-        raise ValidationFailed("Some fields are missing or invalid.", details=exc.messages) from exc
+    return notices(NOTICES)
 
 
 def course_of(actor: Actor) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 
 from lti_app.errors import TandemError, ValidationFailed
 from lti_app.extensions import db
@@ -23,7 +23,7 @@ from lti_app.services.completion.rules import (
     MEETINGS,
     Rule,
 )
-from lti_app.views.pages.deeplink import parse
+from lti_app.views.pages.support import done, notices, parse
 from lti_app.web.auth import current_actor, optional_actor
 from lti_app.web.templating import launch_url
 
@@ -180,9 +180,8 @@ def _rule_form(found: Any, values: dict[str, Any], errors: dict[str, list[str]])
 
 
 def _messages() -> list[tuple[str, str]]:
-    done = request.args.get("done", "")
-    return [("success", NOTICES[done])] if done in NOTICES else []
+    return notices(NOTICES)
 
 
 def _done(programme_id: int, notice: str) -> Response:
-    return redirect(launch_url("completion.programme", programme_id=programme_id, done=notice), code=303)  # type: ignore[return-value]
+    return done("completion.programme", notice, programme_id=programme_id)

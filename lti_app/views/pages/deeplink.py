@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session
-from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from lti_app.crypto import SecretBox
@@ -26,17 +25,11 @@ from lti_app.models.programme import Programme
 from lti_app.schemas.completion import ProgrammeChoiceIn, choice_from_form
 from lti_app.services.completion import placements
 from lti_app.services.keys import signing_key
+from lti_app.views.pages.support import parse
 from lti_app.web.auth import current_actor, optional_actor
 from lti_app.web.templating import launch_url
 
 bp = Blueprint("deeplink", __name__)
-
-
-def parse(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return dict(schema.load(data))
-    except ValidationError as exc:
-        raise ValidationFailed("Some fields are missing or invalid.", details=exc.messages) from exc
 
 
 @bp.route("/lti/deep-linking", methods=["GET", "POST"])

@@ -11,7 +11,8 @@ from lti_app.extensions import db
 from lti_app.schemas.mentoring import EmailPreferenceIn, form_values
 from lti_app.services import notifications, profiles, programmes
 from lti_app.services.relationship_queries import for_person
-from lti_app.views.pages.blueprint import bp, course_of, done, page_messages, parse
+from lti_app.views.pages.blueprint import bp, course_of, page_messages
+from lti_app.views.pages.support import done, parse
 from lti_app.web.auth import current_actor
 
 HOME_NOTIFICATIONS = 5

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from lti_app.domain.numbers import parse_id
 from lti_app.errors import TandemError, ValidationFailed
@@ -18,9 +18,8 @@ from lti_app.extensions import db
 from lti_app.models.matching import CRITERION_KINDS
 from lti_app.schemas import matching as s
 from lti_app.services import matching
-from lti_app.views.pages.blueprint import parse
+from lti_app.views.pages.support import done, notices, parse
 from lti_app.web.auth import current_actor, optional_actor
-from lti_app.web.templating import launch_url
 
 bp = Blueprint("matching", __name__)
 
@@ -45,12 +44,7 @@ BLANK_CRITERIA = 3
 
 
 def _messages() -> list[tuple[str, str]]:
-    key = request.args.get("done", "")
-    return [("success", NOTICES[key])] if key in NOTICES else []
-
-
-def _done(endpoint: str, notice: str, **values: Any) -> Response:
-    return redirect(launch_url(endpoint, done=notice, **values), code=303)  # type: ignore[return-value]
+    return notices(NOTICES)
 
 
 # ---------------------------------------------------------------------------------------------- learners
@@ -71,7 +65,7 @@ def questions(programme_id: int):  # type: ignore[no-untyped-def]
         form.answers = answers
         return render_template("matching/questions.html", f=form, errors=exc.details or {}), 422
     db.session.commit()
-    return _done("matching.questions", "answers_saved", programme_id=programme_id)
+    return done("matching.questions", "answers_saved", programme_id=programme_id)
 
 
 # ---------------------------------------------------------------------------------------------- trainers
@@ -103,7 +97,7 @@ def questionnaire(programme_id: int):  # type: ignore[no-untyped-def]
         current = matching.get_questionnaire(db.session, actor, programme_id)
         return _questionnaire(current, items, exc.details or {}), 422
     db.session.commit()
-    return _done("matching.questionnaire", "criteria_saved", programme_id=programme_id)
+    return done("matching.questionnaire", "criteria_saved", programme_id=programme_id)
 
 
 def _questionnaire(q: matching.Questionnaire, rows: list[dict[str, Any]] | None, errors: Any) -> str:
@@ -136,7 +130,7 @@ def question_new(programme_id: int):  # type: ignore[no-untyped-def]
     data = parse(s.QuestionIn(), s.question_from_form(request.form))
     matching.add_question(db.session, current_actor(), programme_id, data)
     db.session.commit()
-    return _done("matching.questionnaire", "question_saved", programme_id=programme_id)
+    return done("matching.questionnaire", "question_saved", programme_id=programme_id)
 
 
 @bp.post("/programmes/<int:programme_id>/matching/questions/<int:question_id>")
@@ -144,14 +138,14 @@ def question_edit(programme_id: int, question_id: int):  # type: ignore[no-untyp
     data = parse(s.QuestionPatch(), s.question_from_form(request.form))
     matching.update_question(db.session, current_actor(), programme_id, question_id, data)
     db.session.commit()
-    return _done("matching.questionnaire", "question_saved", programme_id=programme_id)
+    return done("matching.questionnaire", "question_saved", programme_id=programme_id)
 
 
 @bp.post("/programmes/<int:programme_id>/matching/questions/<int:question_id>/delete")
 def question_delete(programme_id: int, question_id: int):  # type: ignore[no-untyped-def]
     matching.delete_question(db.session, current_actor(), programme_id, question_id)
     db.session.commit()
-    return _done("matching.questionnaire", "question_deleted", programme_id=programme_id)
+    return done("matching.questionnaire", "question_deleted", programme_id=programme_id)
 
 
 @bp.post("/programmes/<int:programme_id>/matching/runs")
@@ -161,7 +155,7 @@ def run(programme_id: int):  # type: ignore[no-untyped-def]
     )
     found = matching.run_matching(db.session, current_actor(), programme_id, matching.RunParams(**data))
     db.session.commit()
-    return _done("matching.review", "run_done", programme_id=programme_id, run_id=found.id)
+    return done("matching.review", "run_done", programme_id=programme_id, run_id=found.id)
 
 
 @bp.get("/programmes/<int:programme_id>/matching/runs/<int:run_id>")
@@ -175,21 +169,21 @@ def review(programme_id: int, run_id: int):  # type: ignore[no-untyped-def]
 def rerun(programme_id: int, run_id: int):  # type: ignore[no-untyped-def]
     found = matching.rerun(db.session, current_actor(), programme_id, run_id)
     db.session.commit()
-    return _done("matching.review", "run_done", programme_id=programme_id, run_id=found.id)
+    return done("matching.review", "run_done", programme_id=programme_id, run_id=found.id)
 
 
 @bp.post("/programmes/<int:programme_id>/matching/runs/<int:run_id>/discard")
 def discard(programme_id: int, run_id: int):  # type: ignore[no-untyped-def]
     matching.discard(db.session, current_actor(), programme_id, run_id)
     db.session.commit()
-    return _done("matching.home", "discarded", programme_id=programme_id)
+    return done("matching.home", "discarded", programme_id=programme_id)
 
 
 @bp.post("/programmes/<int:programme_id>/matching/runs/<int:run_id>/publish")
 def publish(programme_id: int, run_id: int):  # type: ignore[no-untyped-def]
     matching.publish(db.session, current_actor(), programme_id, run_id)
     db.session.commit()
-    return _done("matching.review", "published", programme_id=programme_id, run_id=run_id)
+    return done("matching.review", "published", programme_id=programme_id, run_id=run_id)
 
 
 @bp.post("/programmes/<int:programme_id>/matching/constraints")
@@ -216,11 +210,11 @@ def _back(programme_id: int, notice: str) -> Response:
     not an id is a 422, found before anything is saved."""
     raw = request.form.get("run_id", "")
     if raw == "":
-        return _done("matching.home", notice, programme_id=programme_id)
+        return done("matching.home", notice, programme_id=programme_id)
     run_id = parse_id(raw)
     if run_id is None:
         raise ValidationFailed("Some fields are missing or invalid.", details={"run_id": ["Not a valid id."]})
-    return _done("matching.review", notice, programme_id=programme_id, run_id=run_id)
+    return done("matching.review", notice, programme_id=programme_id, run_id=run_id)
 
 
 # ------------------------------------------------------------------------- functions for others' templates

@@ -8,24 +8,20 @@ from flask import render_template, request
 from lti_app.extensions import db
 from lti_app.schemas.mentoring import MembershipIn, form_values
 from lti_app.services import programmes
-from lti_app.services.access import course_roles, is_course_trainer
-from lti_app.services.capacity import may_mentor
-from lti_app.views.pages.blueprint import bp, done, page_messages, parse
+from lti_app.views.pages.blueprint import bp, page_messages
+from lti_app.views.pages.support import done, parse
 from lti_app.web.auth import current_actor
 
 
 @bp.get("/programmes/<int:programme_id>")
 def programme(programme_id: int):  # type: ignore[no-untyped-def]
-    actor = current_actor()
-    found = programmes.get_programme(db.session, actor, programme_id)
-    membership = programmes.membership(db.session, programme_id, actor.person_id)
-    roles = course_roles(db.session, actor, found.course_id)
+    seen = programmes.participation(db.session, current_actor(), programme_id)
     return render_template(
         "pages/programme.html",
-        programme=found,
-        membership=membership,
-        can_offer=may_mentor(found, roles, None, trainer_pairing=True),
-        is_trainer=is_course_trainer(db.session, actor, found.course_id),
+        programme=seen.programme,
+        membership=seen.membership,
+        can_offer=seen.can_offer,
+        is_trainer=seen.is_trainer,
         page_messages=page_messages(),
     )
 

@@ -10,7 +10,8 @@ from lti_app.errors import ValidationFailed
 from lti_app.extensions import db
 from lti_app.schemas.mentoring import ProfileIn, form_values
 from lti_app.services import profiles, programmes
-from lti_app.views.pages.blueprint import bp, done, page_messages, parse
+from lti_app.views.pages.blueprint import bp, page_messages
+from lti_app.views.pages.support import done, parse
 from lti_app.web.auth import current_actor
 
 TAG_FIELDS = ("skills", "skills_wanted", "interests", "languages")

@@ -29,7 +29,8 @@ from lti_app.schemas.mentoring import (
 )
 from lti_app.services import overview, programmes, relationships
 from lti_app.services.access import require_programme_trainer, require_trainer
-from lti_app.views.pages.blueprint import bp, course_of, done, page_messages, parse
+from lti_app.views.pages.blueprint import bp, course_of, page_messages
+from lti_app.views.pages.support import done, parse
 from lti_app.web.auth import current_actor
 
 BOOLEANS = (

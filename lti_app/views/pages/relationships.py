@@ -11,7 +11,8 @@ from lti_app.extensions import db
 from lti_app.schemas.mentoring import ReasonIn, ReassignIn, RequestIn, form_values
 from lti_app.services import profiles, programmes, relationships
 from lti_app.services.relationship_queries import detail
-from lti_app.views.pages.blueprint import bp, done, page_messages, parse
+from lti_app.views.pages.blueprint import bp, page_messages
+from lti_app.views.pages.support import done, parse
 from lti_app.web.auth import current_actor
 from lti_app.web.templating import launch_url
 

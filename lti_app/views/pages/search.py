@@ -9,7 +9,8 @@ from lti_app.extensions import db
 from lti_app.schemas.mentoring import MentorSearchArgs
 from lti_app.services import programmes
 from lti_app.services.search import MentorFilters, search_mentors
-from lti_app.views.pages.blueprint import bp, course_of, parse
+from lti_app.views.pages.blueprint import bp, course_of
+from lti_app.views.pages.support import parse
 from lti_app.web.auth import current_actor
 from lti_app.web.templating import launch_url
 

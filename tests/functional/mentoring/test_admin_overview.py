@@ -45,3 +45,24 @@ def test_trainers_and_learners_are_refused(app, client, db_session) -> None:
         response = Browser(app, client, actor_for(person, programme.course, role)).get("/admin/overview")
         assert response.status_code == 403
         assert "Only administrators of this platform" in text(response)
+
+
+def test_the_platform_csv_is_built_by_the_service_with_cells_neutralised(app, db_session) -> None:
+    from lti_app.services.overview import platform_overview, platform_overview_csv
+
+    programme = ProgrammeFactory(title="=HYPERLINK(1)")
+    pair(programme, mentor(programme), mentee(programme))
+    admin = enrol(programme.course, "admin")
+    view = platform_overview(db_session, actor_for(admin, programme.course, "admin"))
+    lines = platform_overview_csv(view).strip().splitlines()
+    assert lines[0] == "course,programme,relationship_id,status,mentors,mentees"
+    assert lines[1].split(",")[1] == "'=HYPERLINK(1)"
+
+
+def test_a_course_id_that_is_not_an_id_is_refused(app, client, db_session) -> None:
+    programme = ProgrammeFactory()
+    admin = enrol(programme.course, "admin")
+    db_session.commit()
+    page = Browser(app, client, actor_for(admin, programme.course, "admin"))
+    for bad in ("9" * 25, "\u00b2", "x"):
+        assert page.get("/admin/overview", course_id=bad).status_code == 422

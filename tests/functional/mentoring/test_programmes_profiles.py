@@ -202,3 +202,15 @@ def test_profile_page_escapes_what_people_type(app, client, db_session) -> None:
     html = Browser(app, client, actor_for(bob, course)).get(f"/people/{ada.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>bold</b>" not in html
+
+
+def test_participation_says_what_the_person_may_do_in_the_programme(app, db_session) -> None:
+    programme = ProgrammeFactory(mentor_roles=["trainer"])
+    learner, tess = enrol(programme.course), enrol(programme.course, "trainer")
+    mine = programmes.participation(db_session, actor_for(learner, programme.course), programme.id)
+    assert (mine.programme, mine.membership, mine.can_offer, mine.is_trainer) == (programme, None, False, False)
+    theirs = programmes.participation(db_session, actor_for(tess, programme.course, "trainer"), programme.id)
+    assert theirs.can_offer and theirs.is_trainer
+    choices = programmes.my_membership(db_session, actor_for(learner, programme.course), programme.id)
+    assert (choices.open_to_mentor, choices.open_to_be_mentored, choices.capacity_override) == (False, True, None)
+    assert choices.capacity == programme.default_capacity

@@ -111,3 +111,41 @@ def lock_membership(session: Session, programme_id: int, person_id: int) -> Prog
         .execution_options(populate_existing=True)
     ).one()
     return membership
+
+
+def lock_memberships(
+    session: Session, programme_id: int, person_ids: Collection[int]
+) -> dict[int, ProgrammeMembership]:
+    """``lock_membership`` for many mentors at once, in two statements whatever their number: the missing
+    rows inserted in one executemany, then every row locked ``FOR UPDATE`` in person order (the order every
+    caller locks in, so two bulk publishes cannot deadlock each other)."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    dialect = session.get_bind().dialect.name
+    values = [
+        {
+            "programme_id": programme_id,
+            "person_id": pid,
+            "open_to_be_mentored": True,
+            "open_to_mentor": False,
+            "answers": {},
+        }
+        for pid in ids
+    ]
+    stmt: Executable
+    if dialect == "postgresql":
+        stmt = postgresql.insert(ProgrammeMembership).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(ProgrammeMembership).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two supported databases
+        stmt = insert(ProgrammeMembership)
+    session.execute(stmt, values)  # one executemany: no bound-parameter limit, whatever the number
+    rows = session.scalars(
+        select(ProgrammeMembership)
+        .where(ProgrammeMembership.programme_id == programme_id, ProgrammeMembership.person_id.in_(ids))
+        .order_by(ProgrammeMembership.person_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.person_id: row for row in rows}

@@ -6,11 +6,12 @@ email is never sent inside a web request. Texts are rendered from ``kind`` and `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.errors import NotFound
@@ -107,6 +108,54 @@ def notify(
     session.add_all(created)
     session.flush()
     return created
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification with its own words: for ``notify_each``."""
+
+    person_id: int
+    kind: str
+    params: Mapping[str, Any]
+    link_values: Mapping[str, Any] | None = None
+
+
+def notify_each(
+    session: Session,
+    messages: Sequence[Message],
+    *,
+    course_id: int | None,
+    link_endpoint: str | None = None,
+) -> int:
+    """Many notifications, each with its own words (one per member of many new relationships, say), in two
+    statements whatever their number: everyone's email preference at once, then one batched insert (rows
+    are not loaded back). Email is decided as ``notify`` decides it. Returns how many were written."""
+    unknown = {m.kind for m in messages} - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown notification kinds {sorted(unknown)!r}")
+    ids = list(dict.fromkeys(int(m.person_id) for m in messages))
+    if not ids:
+        return 0
+    rows = session.execute(
+        select(Person.id, Person.email_notifications, Person.email).where(Person.id.in_(ids))
+    )
+    wants = {pid: bool(enabled and email) for pid, enabled, email in rows}
+    values = [
+        {
+            "person_id": m.person_id,
+            "course_id": course_id,
+            "kind": m.kind,
+            "params": dict(m.params),
+            "link_endpoint": link_endpoint,
+            "link_values": dict(m.link_values or {}),
+            "email_status": EMAIL_PENDING if wants.get(m.person_id) else EMAIL_SKIPPED,
+        }
+        for m in messages
+        if m.person_id in wants
+    ]
+    if values:
+        session.execute(insert(Notification), values)
+    return len(values)
 
 
 def for_person(

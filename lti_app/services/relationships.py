@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, insert, select, text
+from sqlalchemy.orm import Session, selectinload
 
 from lti_app.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from lti_app.models.base import utcnow
@@ -51,6 +51,7 @@ from lti_app.services.capacity import (
     effective_capacity,
     is_lms_mentor_of,
     lock_membership,
+    lock_memberships,
     may_mentor,
     mentor_loads,
 )
@@ -268,48 +269,143 @@ def create_relationship(
 
     With ``pending`` the pairing is proposed instead (admin-led matching where people agree their pairs):
     it waits for a member to accept or decline it, and expires like a request."""
+    (rel,) = create_relationships(
+        session,
+        actor,
+        programme_id,
+        [(mentor_ids, mentee_ids)],
+        pending=pending,
+        source=source,
+        note=note,
+        now=now,
+    )
+    return rel
+
+
+def create_relationships(
+    session: Session,
+    actor: Actor,
+    programme_id: int,
+    pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+    *,
+    pending: bool,
+    source: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> list[Relationship]:
+    """Several trainer pairings at once (``pairs``: mentor ids and mentee ids of each relationship), under
+    exactly the rules of ``create_relationship``, in a fixed number of statements whatever their number:
+    publishing a matching run of hundreds of pairs is one pass, not hundreds. Every check runs before
+    anything is written, so a refusal leaves nothing behind; capacity is checked under the mentors'
+    membership locks, taken in one statement."""
     now = now or utcnow()
     programme = require_programme_trainer(session, actor, programme_id)
-    mentor_ids, mentee_ids = list(dict.fromkeys(mentor_ids)), list(dict.fromkeys(mentee_ids))
-    _check_shape(programme, mentor_ids, mentee_ids)
-    people = _enrolled(session, programme.course_id, [*mentor_ids, *mentee_ids])
-    missing = [pid for pid in [*mentor_ids, *mentee_ids] if pid not in people]
+    groups = [(list(dict.fromkeys(mentors)), list(dict.fromkeys(mentees))) for mentors, mentees in pairs]
+    if not groups:
+        return []
+    for mentor_ids, mentee_ids in groups:
+        _check_shape(programme, mentor_ids, mentee_ids)
+    everyone = list(dict.fromkeys(pid for mentors, mentees in groups for pid in (*mentors, *mentees)))
+    people = _enrolled(session, programme.course_id, everyone)
+    missing = [pid for pid in everyone if pid not in people]
     if missing:
         raise NotFound(
             "Some of these people are not enrolled in this course.", details={"person_ids": missing}
         )
-    mentees = [people[pid][1] for pid in mentee_ids]
-    for pid in mentor_ids:
-        _check_mentor(session, programme, *people[pid], mentees, trainer_pairing=True)
-        _check_no_open_pair(session, programme.id, pid, mentee_ids)
+    _check_mentors(session, programme, people, groups)
+    _check_no_open_pairs(session, programme.id, groups)
+    message = _reason(note, required=False)
+    incoming: dict[int, int] = {}
+    for mentor_ids, mentee_ids in groups:
+        for pid in mentor_ids:
+            incoming[pid] = incoming.get(pid, 0) + len(mentee_ids)
+    _check_rooms(session, programme, incoming, {pid: people[pid][1] for pid in incoming})
     status = PENDING if pending else ACTIVE
-    rel = Relationship(
-        programme_id=programme.id,
-        status=status,
-        requested_by_id=actor.person_id,
-        requested_at=now,
-        responded_at=None if pending else now,
-        expires_at=now + timedelta(days=programme.request_expiry_days) if pending else None,
-        source=source,
-        request_message=_reason(note, required=False),
-        members=[
-            *(RelationshipMember(person_id=pid, role=MENTOR, joined_at=now) for pid in mentor_ids),
-            *(RelationshipMember(person_id=pid, role=MENTEE, joined_at=now) for pid in mentee_ids),
+    ids = _new_relationship_ids(session, len(groups))
+    flash_end = now + timedelta(days=programme.flash_duration_days) if programme.model == "flash" else None
+    session.execute(
+        insert(Relationship),
+        [
+            {
+                "id": rel_id,
+                "programme_id": programme.id,
+                "status": status,
+                "requested_by_id": actor.person_id,
+                "request_message": message,
+                "needs_trainer_approval": False,
+                "requested_at": now,
+                "responded_at": None if pending else now,
+                "expires_at": now + timedelta(days=programme.request_expiry_days) if pending else None,
+                "started_at": None if pending else now,
+                "scheduled_end_at": None if pending else flash_end,
+                "source": source,
+            }
+            for rel_id in ids
         ],
     )
-    for pid in sorted(mentor_ids):
-        _check_room(session, programme, pid, len(mentee_ids), people[pid][1])
-    session.add(rel)
-    session.flush()
-    if not pending:
-        _start(rel, programme, now)
+    session.execute(
+        insert(RelationshipMember),
+        [
+            {"relationship_id": rel_id, "person_id": pid, "role": role, "joined_at": now}
+            for rel_id, (mentor_ids, mentee_ids) in zip(ids, groups, strict=True)
+            for role, members in ((MENTOR, mentor_ids), (MENTEE, mentee_ids))
+            for pid in members
+        ],
+    )
     note_text = "Proposed by a trainer" if pending else "Created by a trainer"
-    _move(session, rel, status, actor.person_id, now, note_text, created=True)
+    session.execute(
+        insert(RelationshipEvent),
+        [
+            {
+                "relationship_id": rel_id,
+                "at": now,
+                "actor_id": actor.person_id,
+                "from_status": None,
+                "to_status": status,
+                "note": note_text,
+            }
+            for rel_id in ids
+        ],
+    )
+    rels = list(
+        session.scalars(
+            select(Relationship)
+            .where(Relationship.id.in_(ids))
+            .options(selectinload(Relationship.members))
+            .order_by(Relationship.id)
+        )
+    )
     kind = "relationship.proposed" if pending else "relationship.created"
-    for pid in rel.person_ids():
-        others = ", ".join(people[o][1].display_name for o in rel.person_ids() if o != pid)
-        _notify(session, rel, programme, [pid], kind, others=others)
-    return rel
+    notifications.notify_each(
+        session,
+        [
+            notifications.Message(
+                pid,
+                kind,
+                {
+                    "programme": programme.title,
+                    "relationship_id": rel.id,
+                    "others": ", ".join(people[o][1].display_name for o in rel.person_ids() if o != pid),
+                },
+                {"relationship_id": rel.id},
+            )
+            for rel in rels
+            for pid in rel.person_ids()
+        ],
+        course_id=programme.course_id,
+        link_endpoint=LINK,
+    )
+    # One event for the lot: subscribers (completion) re-evaluate everyone concerned in one pass.
+    events.publish(
+        session,
+        events.DomainEvent(
+            events.RELATIONSHIP_CHANGED,
+            programme_id=programme.id,
+            relationship_id=rels[0].id if len(rels) == 1 else None,
+            person_ids=tuple(dict.fromkeys(pid for rel in rels for pid in rel.person_ids())),
+        ),
+    )
+    return rels
 
 
 def retract(
@@ -503,6 +599,42 @@ def _check_room(
         raise _full(person or session.get_one(Person, mentor_id), load, capacity)
 
 
+def _new_relationship_ids(session: Session, count: int) -> list[int]:
+    """Ids for ``count`` new relationships, taken before they are inserted, so the relationships, their
+    members and their events each go in as one batched statement: SQLite cannot hand back the ids of a
+    batched insert in order, and loading them one row at a time is what made publishing slow."""
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('relationship', 'id')) FROM generate_series(1, :n)"),
+                {"n": count},
+            )
+        )
+    # SQLite: the mentors' memberships were just written in this transaction, so it holds the database's
+    # single write lock and nobody else can insert a relationship (and take these ids) before it commits.
+    top = session.scalar(select(func.max(Relationship.id))) or 0
+    return list(range(top + 1, top + count + 1))
+
+
+def _check_rooms(
+    session: Session, programme: Programme, incoming: dict[int, int], people: dict[int, Person]
+) -> None:
+    """``_check_room`` for many mentors at once: their membership rows locked in one statement, their
+    personal limits and loads read in one each, the first mentor (by id) without room refused."""
+    locked = lock_memberships(session, programme.id, incoming)
+    limits: dict[int, int | None] = dict(
+        session.execute(select(Profile.person_id, Profile.capacity).where(Profile.person_id.in_(list(incoming))))
+        .tuples()
+        .all()
+    )
+    loads = mentor_loads(session, programme.id, list(incoming))
+    for pid in sorted(incoming):
+        capacity = effective_capacity(programme, locked.get(pid), limits.get(pid))
+        load = loads.get(pid, 0)
+        if load + incoming[pid] > capacity:
+            raise _full(people[pid], load, capacity)
+
+
 def _full(mentor: Person, load: int, capacity: int) -> RuleViolation:
     return RuleViolation(
         f"{mentor.display_name} has no free place in this programme: "
@@ -584,6 +716,78 @@ def _check_mentor(
             raise RuleViolation(
                 "In reverse mentoring the mentor is the more junior person.", code="not_a_mentor"
             )
+
+
+def _check_mentors(
+    session: Session,
+    programme: Programme,
+    people: dict[int, tuple[Enrolment, Person]],
+    groups: Sequence[tuple[list[int], list[int]]],
+) -> None:
+    """``_check_mentor`` for trainer pairings, for many relationships at once (one query at most, for the
+    seniorities of the reverse model): a trainer's word stands in for opting in, so only the role (or the
+    LMS naming them the mentees' mentor) matters."""
+    seniority: dict[int, int | None] = {}
+    if programme.model == "reverse":
+        ids = list(people)
+        seniority = dict(
+            session.execute(select(Profile.person_id, Profile.seniority).where(Profile.person_id.in_(ids)))
+            .tuples()
+            .all()
+        )
+    for mentor_ids, mentee_ids in groups:
+        mentees = [people[pid][1] for pid in mentee_ids]
+        for pid in mentor_ids:
+            enrolment, mentor = people[pid]
+            lms = all(is_lms_mentor_of(enrolment.roles, enrolment.mentor_of_subs, m.sub) for m in mentees)
+            if not (lms or may_mentor(programme, enrolment.roles, None, trainer_pairing=True)):
+                allowed = ", ".join(r + "s" for r in programme.mentor_roles)
+                raise RuleViolation(f"In this programme only {allowed} can mentor.", code="not_a_mentor")
+            mine = seniority.get(pid)
+            if mine is not None and any(
+                (seniority.get(m) or 0) <= mine for m in mentee_ids if seniority.get(m) is not None
+            ):
+                raise RuleViolation(
+                    "In reverse mentoring the mentor is the more junior person.", code="not_a_mentor"
+                )
+
+
+def _check_no_open_pairs(
+    session: Session, programme_id: int, groups: Sequence[tuple[list[int], list[int]]]
+) -> None:
+    """``_check_no_open_pair`` for many relationships at once: one query for the open relationships of
+    everyone concerned; a pair given twice in one batch is refused the same way."""
+    everyone = {pid for mentors, mentees in groups for pid in (*mentors, *mentees)}
+    rows = session.execute(
+        select(RelationshipMember.relationship_id, RelationshipMember.person_id)
+        .join(Relationship, Relationship.id == RelationshipMember.relationship_id)
+        .where(
+            Relationship.programme_id == programme_id,
+            Relationship.status.in_(OPEN_STATUSES),
+            Relationship.id.in_(
+                select(RelationshipMember.relationship_id).where(RelationshipMember.person_id.in_(everyone))
+            ),
+        )
+    ).all()
+    members: dict[int, set[int]] = {}
+    for rel_id, pid in rows:
+        members.setdefault(rel_id, set()).add(pid)
+    taken: dict[tuple[int, int], int | None] = {}
+    for rel_id, ids in sorted(members.items()):
+        for a in ids:
+            for b in ids:
+                taken.setdefault((a, b), rel_id)
+    for mentor_ids, mentee_ids in groups:
+        for mentor_id in mentor_ids:
+            for mentee_id in mentee_ids:
+                if (mentor_id, mentee_id) in taken:
+                    raise Conflict(
+                        "There is already an open request or relationship between these people in this "
+                        "programme.",
+                        code="already_paired",
+                        details={"relationship_id": taken[(mentor_id, mentee_id)]},
+                    )
+                taken[(mentor_id, mentee_id)] = None  # this batch pairs them now
 
 
 def _check_mentee(session: Session, programme: Programme, mentee: Person) -> None:

@@ -91,22 +91,21 @@ def test_a_failure_mid_publish_leaves_nothing(app, client, monkeypatch) -> None:
         mentee(s.course, s.programme, skills_wanted=[skill])
     run = matching.run_matching(db.session, s.trainer_actor, s.programme.id)
     db.session.commit()
-    real = relationships.create_relationship
+    real = relationships.create_relationships
     calls = []
 
-    def failing_third(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuleViolation("The mentor has no free place in this programme.", code="mentor_full")
-        return real(*args, **kwargs)
+    def failing_after_writing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        """Every relationship is written (in one pass), then something is refused."""
+        calls.append(real(*args, **kwargs))
+        raise RuleViolation("The mentor has no free place in this programme.", code="mentor_full")
 
-    monkeypatch.setattr(relationships, "create_relationship", failing_third)
+    monkeypatch.setattr(relationships, "create_relationships", failing_after_writing)
     browser = Browser(app, client, s.trainer_actor)
     response = browser.api("post", f"/api/v1/programmes/{s.programme.id}/matching/runs/{run.id}/publish")
 
     assert response.status_code == 409 and response.json["error"] == "mentor_full"
     db.session.expire_all()
-    assert len(calls) == 3
+    assert len(calls) == 1 and len(calls[0]) == 3
     assert _count(db.session, Relationship) == 0 and _count(db.session, Notification) == 0
     assert db.session.get(MatchingRun, run.id).status == "proposed"
     assert all(p.relationship_id is None for p in db.session.get(MatchingRun, run.id).pairs)

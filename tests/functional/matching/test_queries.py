@@ -94,3 +94,20 @@ def test_query_counts_do_not_grow_with_the_pool(app) -> None:
     large = _costs(60, 12)
     assert small == large
     assert small["pool"] <= 8, small
+
+
+def _publish_cost(mentees: int, mentors: int) -> tuple[int, int]:
+    s, _ = _programme(mentees, mentors)
+    run = matching.run_matching(db.session, s.trainer_actor, s.programme.id)
+    cost = _cost(lambda: matching.publish(db.session, s.trainer_actor, s.programme.id, run.id))
+    return cost, run.matched_count
+
+
+def test_publishing_costs_the_same_for_any_number_of_pairs(app) -> None:
+    """Every relationship of a proposal is created in one pass (capacity checked under the mentors' locks,
+    relationships, members, events and notifications inserted in bulk), not one pair at a time."""
+    small, small_pairs = _publish_cost(6, 2)
+    large, large_pairs = _publish_cost(60, 12)
+    assert large_pairs > 5 * small_pairs
+    assert small == large
+    assert small <= 45, small

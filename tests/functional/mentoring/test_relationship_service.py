@@ -325,3 +325,51 @@ def test_learners_cannot_use_trainer_actions(db_session, programme) -> None:
     # Members may end their own relationship, with a reason.
     rels.end(db_session, actor_for(bob, course), rel.id, reason="We met our goals")
     assert rel.status == "ended"
+
+
+def test_many_pairings_at_once_follow_the_same_rules(db_session) -> None:
+    programme = ProgrammeFactory(default_capacity=2, model="flash", flash_duration_days=7)
+    course = programme.course
+    trainer = actor_for(enrol(course, "trainer"), course, "trainer")
+    ada, cleo = mentor(programme), mentor(programme)
+    bob, dan, eve = mentee(programme), mentee(programme), mentee(programme)
+    made = rels.create_relationships(
+        db_session,
+        trainer,
+        programme.id,
+        [([ada.id], [bob.id]), ([ada.id], [dan.id]), ([cleo.id], [eve.id])],
+        pending=False,
+        source="trainer",
+        note="Spring intake",
+    )
+    assert [r.person_ids() for r in made] == [[ada.id, bob.id], [ada.id, dan.id], [cleo.id, eve.id]]
+    assert all(r.status == "active" and r.scheduled_end_at == r.started_at + timedelta(days=7) for r in made)
+    assert all(r.request_message == "Spring intake" for r in made)
+    assert _kinds(db_session, ada) == ["relationship.created"] * 2
+    events_written = db_session.scalars(
+        select(RelationshipEvent.note).where(RelationshipEvent.relationship_id.in_([r.id for r in made]))
+    ).all()
+    assert events_written == ["Created by a trainer"] * 3
+    view = detail(db_session, actor_for(bob, course), made[0].id)
+    assert view.viewer_role == "mentee" and [e.event.to_status for e in view.timeline] == ["active"]
+
+
+def test_many_pairings_are_refused_whole_when_one_breaks_a_rule(db_session) -> None:
+    programme = ProgrammeFactory(default_capacity=1)
+    course = programme.course
+    trainer = actor_for(enrol(course, "trainer"), course, "trainer")
+    ada, bob, dan = mentor(programme), mentee(programme), mentee(programme)
+    with pytest.raises(RuleViolation, match="no free place") as full:
+        rels.create_relationships(
+            db_session, trainer, programme.id, [([ada.id], [bob.id]), ([ada.id], [dan.id])],
+            pending=True, source="matching",
+        )
+    assert full.value.details == {"capacity": 1, "load": 0}
+    with pytest.raises(Conflict) as twice:
+        rels.create_relationships(
+            db_session, trainer, programme.id, [([ada.id], [bob.id]), ([ada.id], [bob.id])],
+            pending=True, source="matching",
+        )
+    assert twice.value.code == "already_paired"
+    assert db_session.scalars(select(RelationshipEvent)).all() == []
+    assert _kinds(db_session, bob) == []

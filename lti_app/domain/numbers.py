@@ -1,8 +1,8 @@
 """Whole numbers from text a browser or an LMS sent: ASCII digits only, within what the database stores.
 
 ``str.isdigit()`` is true of "²" (which ``int()`` refuses) and of other scripts' digits (which ``int()``
-reads), and Python's integers are unbounded while ids are 64-bit: a huge number reaching a query raises
-OverflowError in the SQLite driver. So every id or count parsed from text goes through here first, and a
+reads), and Python's integers are unbounded while ids are INTEGER columns: a huge number reaching a query
+raises OverflowError in the SQLite driver and "integer out of range" on PostgreSQL. So every id or count parsed from text goes through here first, and a
 number beyond ``MAX_ID`` is treated like any other id that does not exist.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-MAX_ID = 2**63 - 1  # the largest BIGINT: no row has a larger id on either database
-_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII digits only; MAX_ID has 19 of them
+MAX_ID = 2**31 - 1  # the largest INTEGER (ids are INTEGER columns): no row has a larger id on either database
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII digits only; longer text is no id on any database
 
 
 def parse_int(value: object, *, low: int = 0, high: int = MAX_ID) -> int | None:

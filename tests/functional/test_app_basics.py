@@ -41,3 +41,9 @@ def test_openapi_document_is_served(client) -> None:
     spec = response.get_json()
     assert spec["info"]["title"] == "Tandem API"
     assert "launchToken" in spec["components"]["securitySchemes"]
+
+
+def test_ids_beyond_an_integer_column_are_not_found_on_every_database(client) -> None:
+    # PostgreSQL's INTEGER stops at 2**31 - 1; a larger id must be a 404, never "integer out of range".
+    for path in ("/feedback/cycles/2147483648", "/programmes/3000000000/overview", "/relationships/99999999999"):
+        assert client.get(path).status_code == 404

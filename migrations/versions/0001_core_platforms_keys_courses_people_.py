@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:00:53.673281
+Create Date: 2026-11-22 03:52:14.300971
 
 """
 from alembic import op
@@ -246,6 +246,7 @@ def upgrade():
     sa.Column('open_to_mentor', sa.Boolean(), nullable=False),
     sa.Column('open_to_be_mentored', sa.Boolean(), nullable=False),
     sa.Column('capacity_override', sa.Integer(), nullable=True),
+    sa.Column('trainer_capacity', sa.Integer(), nullable=True),
     sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('joined_at', lti_app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_at', lti_app.models.base.UTCDateTime(timezone=True), nullable=False),

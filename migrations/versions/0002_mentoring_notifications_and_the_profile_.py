@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 03:00:53.910238
+Create Date: 2026-11-22 03:52:14.433078
 
 """
 from alembic import op

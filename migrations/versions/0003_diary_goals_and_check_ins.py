@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-22 03:00:54.101005
+Create Date: 2026-11-22 03:52:14.562470
 
 """
 from alembic import op

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 03:00:54.465899
+Create Date: 2026-11-22 03:52:14.725845
 
 """
 from alembic import op

@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-22 03:00:55.017899
+Create Date: 2026-11-22 03:52:15.071749
 
 """
 from alembic import op

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-22 03:00:55.434071
+Create Date: 2026-11-22 03:52:15.255350
 
 """
 from alembic import op

@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-22 03:00:55.790919
+Create Date: 2026-11-22 03:52:15.446447
 
 """
 from alembic import op

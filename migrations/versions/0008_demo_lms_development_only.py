@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-11-22 03:00:56.206421
+Create Date: 2026-11-22 03:52:15.663718
 
 """
 from alembic import op

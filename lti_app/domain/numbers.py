@@ -2,8 +2,9 @@
 
 ``str.isdigit()`` is true of "²" (which ``int()`` refuses) and of other scripts' digits (which ``int()``
 reads), and Python's integers are unbounded while ids are INTEGER columns: a huge number reaching a query
-raises OverflowError in the SQLite driver and "integer out of range" on PostgreSQL. So every id or count parsed from text goes through here first, and a
-number beyond ``MAX_ID`` is treated like any other id that does not exist.
+raises OverflowError in the SQLite driver and "integer out of range" on PostgreSQL. So every id or count
+parsed from text goes through here first, and a number beyond ``MAX_ID`` is treated like any other id that
+does not exist.
 """
 
 from __future__ import annotations

@@ -111,6 +111,8 @@ def app(_app: Flask) -> Iterator[Flask]:
     finally:
         db.session.remove()
         empty_all_tables(db)
+        # The framing origins are kept per process for a minute; a test's platforms must not outlive it.
+        _app.extensions["tandem.platform_origins"].invalidate()
         ctx.pop()
 
 

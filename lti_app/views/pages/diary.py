@@ -296,7 +296,8 @@ def purge(entry_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/diary/purge")
 def purge_by_number():  # type: ignore[no-untyped-def]
     """Admins purge by entry number: where they may not read the diary they cannot click on the entry."""
-    number = parse_id(request.form.get("entry_id"))
+    # A well-formed number beyond any row is an entry that does not exist (404), not a malformed form (422).
+    number = parse_int(request.form.get("entry_id"), low=1, high=10**19)
     if number is None:
         raise ValidationFailed("Give the entry's number.", details={"entry_id": ["A whole number."]})
     return _entry_action(number, diary.purge_entry, "entry_purged")

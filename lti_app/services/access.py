@@ -30,6 +30,9 @@ class Actor:
     course_id: int | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
     placement_id: int | None = None
+    # The launching platform's issuer and login URL, read with the actor: the pages of a launch may be framed
+    # by (and post forms to) that platform only.
+    platform_urls: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -62,7 +65,7 @@ def launched_actor(
     says so). So the roles come from the enrolment, and admin from the person's platform-admin flag (set by
     their latest launch), never from the token. Refusals are ``NotAuthenticated``: the way back is a new
     launch from the LMS, which asks the LMS again."""
-    columns = [Registration.is_active, Person.is_platform_admin]
+    columns = [Registration.is_active, Person.is_platform_admin, Registration.issuer, Registration.auth_login_url]
     query = select(*columns, Enrolment.status, Enrolment.roles) if course_id is not None else select(*columns)
     query = query.select_from(Person).join(Registration, Registration.id == Person.registration_id)
     if course_id is not None:
@@ -82,14 +85,14 @@ def launched_actor(
             code="platform_inactive",
         )
     is_admin = bool(row[1])
-    enrolled = course_id is not None and row[2] == ACTIVE
+    enrolled = course_id is not None and row[4] == ACTIVE
     if course_id is not None and not enrolled and not is_admin:
         raise NotAuthenticated(
             "You are no longer a member of this course in the LMS. Open Tandem again from your course.",
             code="enrolment_inactive",
         )
     # Without a course (an admin's launch from the site administration) only the admin flag gives rights.
-    roles = {str(r) for r in (row[3] or ()) if r != ADMIN} if enrolled else set()
+    roles = {str(r) for r in (row[5] or ()) if r != ADMIN} if enrolled else set()
     if is_admin:
         roles.add(ADMIN)
     return Actor(
@@ -98,6 +101,7 @@ def launched_actor(
         course_id=course_id,
         roles=frozenset(roles),
         placement_id=placement_id,
+        platform_urls=(str(row[2]), str(row[3])),
     )
 
 

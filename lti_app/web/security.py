@@ -101,6 +101,10 @@ class PlatformOrigins:
 
     def for_request(self) -> tuple[str, ...]:
         """The origins this response may be framed by and post forms to."""
+        actor = getattr(session, "actor", None)
+        if actor is not None and actor.platform_urls:
+            # Checked against the database in this very request: fresh, and no query of its own.
+            return tuple(dict.fromkeys(o for o in (_origin(u) for u in actor.platform_urls) if o))
         registration_id = session.get("registration_id") if getattr(session, "from_launch", False) else None
         if registration_id is not None:
             own = self.for_registration(int(registration_id))

@@ -52,6 +52,7 @@ from lti_app.services.feedback.templates import (
     list_templates,
     load_template,
 )
+from lti_app.services.programmes import load_visible_programme
 
 MIN_THRESHOLD = 2
 MAX_THRESHOLD = 10
@@ -179,7 +180,12 @@ def require_open(cycle: FeedbackCycle) -> None:
 
 
 def _resolve_context(
-    session: Session, course_id: int, subject_id: int, relationship_id: int | None, programme_id: int | None
+    session: Session,
+    actor: Actor,
+    course_id: int,
+    subject_id: int,
+    relationship_id: int | None,
+    programme_id: int | None,
 ) -> tuple[int | None, int | None]:
     if relationship_id is not None:
         relationship = session.get(Relationship, relationship_id)
@@ -194,8 +200,9 @@ def _resolve_context(
             raise NotFound("No such relationship.")
         return relationship_id, programme.id
     if programme_id is not None:
-        found = session.get(Programme, programme_id)
-        if found is None or found.course_id != course_id:
+        # A draft is missing to everyone but the course's trainers, here as on every other page.
+        found = load_visible_programme(session, actor, programme_id)
+        if found.course_id != course_id:
             raise NotFound("No such programme.")
     return None, programme_id
 
@@ -239,7 +246,7 @@ def create_cycle(
     if problems:
         raise ValidationFailed("The feedback cycle is not valid.", details=problems)
     relationship_id, programme_id = _resolve_context(
-        session, course_id, subject_id, relationship_id, programme_id
+        session, actor, course_id, subject_id, relationship_id, programme_id
     )
     if phase in (BEFORE, AFTER) and programme_id is None:
         raise ValidationFailed(
@@ -326,9 +333,10 @@ class StartOptions:
 def start_options(session: Session, actor: Actor, course_id: int) -> StartOptions:
     found = list_templates(session, actor, course_id)
     trainer = is_course_trainer(session, actor, course_id)
+    hidden = ("archived",) if trainer else ("archived", "draft")
     programmes = session.scalars(
         select(Programme)
-        .where(Programme.course_id == course_id, Programme.status != "archived")
+        .where(Programme.course_id == course_id, Programme.status.not_in(hidden))
         .order_by(Programme.title, Programme.id)
         .limit(200)
     ).all()

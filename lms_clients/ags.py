@@ -256,18 +256,10 @@ class AssignmentGradesClient(ServiceClient):
             lineitems_url,
             {"resource_link_id": resource_link_id, "tag": tag, "resource_id": resource_id, "limit": limit},
         )
-        seen: set[str] = set()
-        while url is not None:
-            if url in seen:
-                raise LMSRequestError("The LMS paging links loop back to a page already read", url=url)
-            seen.add(url)
-            response = self.call(
-                "GET", url, (lti_scopes.AGS_LINEITEM_READONLY,), accept=LINEITEM_CONTAINER, expected=(200,)
-            )
-            payload = json_body(response, media_types=(LINEITEM_CONTAINER,), what="a line item container")
-            # Moodle, like the spec, answers a bare JSON array (no wrapping object).
-            yield from _load_list(response, payload, LineItemSchema(), "line item")
-            url = link_urls(response.headers.get("Link"), response.url).get("next")
+        yield from self._paged(
+            url, lti_scopes.AGS_LINEITEM_READONLY, LINEITEM_CONTAINER, "a line item container",
+            LineItemSchema(), "line item",
+        )
 
     def list_line_items(
         self,
@@ -348,6 +340,22 @@ class AssignmentGradesClient(ServiceClient):
             idempotent=True,
         )
 
+    def _paged(
+        self, url: str | None, scope: str, media_type: str, what: str, schema: Any, noun: str
+    ) -> Iterator[Any]:
+        """Items of a container and of every ``rel="next"`` page after it (LTI AGS 2.0 container paging).
+        Moodle, like the spec, answers a bare JSON array (no wrapping object); a next link that loops back
+        to a page already read is an error, not an endless read."""
+        seen: set[str] = set()
+        while url is not None:
+            if url in seen:
+                raise LMSRequestError("The LMS paging links loop back to a page already read", url=url)
+            seen.add(url)
+            response = self.call("GET", url, (scope,), accept=media_type, expected=(200,))
+            payload = json_body(response, media_types=(media_type,), what=what)
+            yield from _load_list(response, payload, schema, noun)
+            url = link_urls(response.headers.get("Link"), response.url).get("next")
+
     # ---- results (LTI AGS 2.0, Result service)
 
     def iter_results(
@@ -356,17 +364,9 @@ class AssignmentGradesClient(ServiceClient):
         url: str | None = merge_query(
             append_path(lineitem_url, "results"), {"user_id": user_id, "limit": limit}
         )
-        seen: set[str] = set()
-        while url is not None:
-            if url in seen:
-                raise LMSRequestError("The LMS paging links loop back to a page already read", url=url)
-            seen.add(url)
-            response = self.call(
-                "GET", url, (lti_scopes.AGS_RESULT_READONLY,), accept=RESULT_CONTAINER, expected=(200,)
-            )
-            payload = json_body(response, media_types=(RESULT_CONTAINER,), what="a result container")
-            yield from _load_list(response, payload, ResultSchema(), "result")
-            url = link_urls(response.headers.get("Link"), response.url).get("next")
+        yield from self._paged(
+            url, lti_scopes.AGS_RESULT_READONLY, RESULT_CONTAINER, "a result container", ResultSchema(), "result"
+        )
 
     def results(
         self, lineitem_url: str, user_id: str | None = None, limit: int | None = None
